@@ -1,0 +1,168 @@
+"""Feed parsing: RSS/Atom bytes (as the fetch module received them) to feed entries."""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import json
+import re
+import tomllib
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from dateutil import parser as date_parser
+
+from etl.records import FeedEntry, FeedSource, ParsedFeed
+
+
+def load_feed_sources(path: Path, *, base_url: str | None = None) -> list[FeedSource]:
+    """Read a feeds.toml (`[[feeds]]` tables with url, outlet, name). `base_url` fills the `__BASE__`
+    placeholder that the bundled demo feeds use for their local server's address."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    sources = []
+    for i, item in enumerate(data.get("feeds", [])):
+        url = item.get("url")
+        if not url:
+            raise ValueError(f"{path}: feeds[{i}] has no url")
+        if base_url is not None:
+            url = url.replace("__BASE__", base_url.rstrip("/"))
+        sources.append(FeedSource(url=url, outlet=item.get("outlet") or _host(url), name=item.get("name", "")))
+    return sources
+
+
+def parse_feed(body: bytes, source: FeedSource, *, content_type: str = "") -> ParsedFeed:
+    """Parse one RSS/Atom document. Ill-formed feeds still yield what feedparser could recover;
+    `error` is set when nothing usable came out, so the caller can record it against the feed."""
+    body = _gunzip_if_needed(body)
+    if body.lstrip()[:1] == b"{":
+        return _parse_json_feed(body, source)
+    headers = {"content-location": source.url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers)
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    for raw in parsed.entries:
+        entry = _entry(raw, source)
+        if entry is None or entry.url in seen:
+            continue
+        seen.add(entry.url)
+        entries.append(entry)
+    error = None
+    if not entries:
+        if parsed.get("bozo"):
+            error = f"unparseable feed: {parsed.get('bozo_exception')!s}"
+        elif not parsed.get("version"):
+            error = "not a feed: no RSS/Atom structure found"
+    title = str(parsed.feed.get("title", "")) if parsed.get("feed") else ""
+    return ParsedFeed(feed_url=source.url, title=title, entries=tuple(entries), error=error)
+
+
+def _entry(raw: Any, source: FeedSource) -> FeedEntry | None:
+    link = raw.get("link") or _first_alternate(raw)
+    if not link:
+        guid = raw.get("id", "")
+        # Some RSS feeds only carry a permalink guid.
+        link = guid if guid.startswith(("http://", "https://")) else ""
+    if not link:
+        return None
+    link = urljoin(source.url, link.strip())
+    if not link.startswith(("http://", "https://")):
+        return None
+    return FeedEntry(
+        feed_url=source.url,
+        outlet=source.outlet,
+        url=link,
+        guid=str(raw.get("id") or link),
+        title=str(raw.get("title", "")).strip(),
+        published=_entry_time(raw),
+        summary=str(raw.get("summary", "")).strip(),
+    )
+
+
+def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
+    """JSON Feed (jsonfeed.org) 1.x, which feedparser does not read."""
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        return ParsedFeed(feed_url=source.url, title="", entries=(), error=f"unparseable JSON feed: {exc}")
+    if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
+        return ParsedFeed(feed_url=source.url, title="", entries=(), error="not a feed: JSON without jsonfeed version")
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    for item in doc.get("items") or []:
+        link = str(item.get("url") or item.get("external_url") or "")
+        if not link.startswith(("http://", "https://")):
+            continue
+        link = urljoin(source.url, link)
+        if link in seen:
+            continue
+        seen.add(link)
+        entries.append(
+            FeedEntry(
+                feed_url=source.url,
+                outlet=source.outlet,
+                url=link,
+                guid=str(item.get("id") or link),
+                title=str(item.get("title") or "").strip(),
+                published=_parse_date_text(str(item.get("date_published") or item.get("date_modified") or "")),
+                summary=str(item.get("summary") or "").strip(),
+            )
+        )
+    return ParsedFeed(feed_url=source.url, title=str(doc.get("title") or ""), entries=tuple(entries))
+
+
+def _gunzip_if_needed(body: bytes) -> bytes:
+    # Some servers send gzip bodies without a Content-Encoding header, so the client did not decode them.
+    if body[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            return body
+    return body
+
+
+def _first_alternate(raw: Any) -> str:
+    for link in raw.get("links", []):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return str(link["href"])
+    return ""
+
+
+def _entry_time(raw: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if value:
+            try:
+                # feedparser normalises to UTC struct_time; timegm keeps it in UTC.
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    for key in ("published", "updated", "created"):
+        parsed = _parse_date_text(str(raw.get(key) or ""))
+        if parsed is not None:
+            return parsed
+    return None
+
+
+_GMT_OFFSET = re.compile(r"GMT([+-])(\d{1,2})$")
+
+
+def _parse_date_text(text: str) -> datetime | None:
+    """Lenient fallback for dates feedparser gave up on (e.g. "Thu,28 Jul 2022 4:35:5 GMT+9")."""
+    text = _GMT_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}00", text.strip())
+    if not text:
+        return None
+    try:
+        value = date_parser.parse(text)
+    except (ValueError, OverflowError):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url

@@ -1,0 +1,1 @@
+"""Tagging: entities with canonical names, quotes with speakers, topic relevance."""

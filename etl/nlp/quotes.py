@@ -1,0 +1,463 @@
+"""Quotes with speakers.
+
+Direct quotes are found from the quotation marks (character level, so that a quote the sentence
+splitter cut in two stays whole, and a quote running over paragraphs is followed); the attribution
+is then read from the dependency parse around the marks: `"…," NAME said`, `"…," said NAME`,
+`NAME said: "…"`, `NAME said, "…"`. A short quote inside a sentence governed by a speech verb is a
+mixed quote; a speech verb with a clausal complement (or `according to NAME`, `NAME accused X of …`)
+is an indirect quote. Pronoun speakers resolve to the most recent person mentioned before them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+from etl.records import EntityMention, Quote
+
+# Lemmas of verbs that report speech. Kept to speech acts: "think" or "believe" report no words.
+SPEECH_VERBS = frozenset(
+    """say tell add state claim allege argue insist deny warn note explain write declare announce
+    accuse stress suggest acknowledge admit ask reply respond answer continue conclude remark observe
+    comment report confirm recall predict assert maintain contend emphasize emphasise caution urge charge
+    complain describe tweet post testify acknowledge concede reiterate vow promise threaten boast joke
+    quip scoff shout whisper mutter counter dismiss blame estimate""".split()
+)
+OPENING = {'"': '"', "“": "”", "„": "“", "«": "»"}
+PRONOUNS_PERSON = frozenset({"he", "she", "him", "her"})
+PRONOUNS_ORG = frozenset({"it"})
+SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+MIN_DIRECT_WORDS = 3
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    """Characters between one pair of quotation marks (or a mark and the paragraph's end)."""
+
+    start: int  # first character after the opening mark
+    end: int  # the closing mark's index (or paragraph end)
+    open_at: int  # index of the opening mark
+    close_at: int  # index just past the closing mark (paragraph end if unclosed)
+    closed: bool
+
+
+@dataclass(frozen=True)
+class _Attribution:
+    speaker: Span | None
+    cue: Token | None
+    via: str | None
+
+
+def extract_quotes(doc: Doc, mentions: Sequence[EntityMention]) -> tuple[Quote, ...]:
+    """All direct, mixed and indirect quotes of a parsed document, in text order."""
+    text = doc.text
+    fragments = _find_fragments(text)
+    quotes: list[Quote] = []
+    covered: list[tuple[int, int]] = []
+    previous: Quote | None = None
+    previous_paragraph_end = -1
+    group_speaker: _Attribution | None = None
+    for fragment in fragments:
+        continuing = _continues_previous(text, fragment, previous_paragraph_end)
+        attribution = _attribution_after(doc, fragment) or _attribution_before(doc, fragment)
+        kind = "direct"
+        if attribution is None and not continuing and _is_embedded(text, fragment):
+            attribution = _governing_speech(doc, fragment)
+            if attribution is None or attribution.speaker is None:
+                continue  # scare quotes or a title, not speech
+            kind = "mixed"
+        if attribution is None and continuing and group_speaker is not None:
+            attribution = group_speaker
+        quote_text, start, end = _trimmed(text, fragment.start, fragment.end)
+        if not quote_text:
+            continue
+        if attribution is None:
+            if len(quote_text.split()) < MIN_DIRECT_WORDS:
+                continue
+            if previous is not None and _is_floating(text, fragment):
+                quote = _floating(previous, quote_text, start, end)
+            else:
+                quote = _quote(doc, mentions, quote_text, start, end, None, "direct", 0.3)
+        else:
+            confidence = 0.9 if kind == "direct" else 0.7
+            quote = _quote(doc, mentions, quote_text, start, end, attribution, kind, confidence)
+        quotes.append(quote)
+        covered.append((fragment.open_at, fragment.close_at))
+        previous = quote
+        group_speaker = attribution if not fragment.closed else None
+        previous_paragraph_end = _paragraph_end(text, fragment.start)
+        if fragment.closed and attribution is not None:
+            group_speaker = attribution
+    quotes.extend(_indirect_quotes(doc, mentions, covered))
+    quotes.sort(key=lambda q: (q.quote_start, q.quote_end))
+    return tuple(quotes)
+
+
+def _find_fragments(text: str) -> list[_Fragment]:
+    fragments: list[_Fragment] = []
+    offset = 0
+    for paragraph in text.split("\n"):
+        i = 0
+        while i < len(paragraph):
+            char = paragraph[i]
+            if char in OPENING and _looks_opening(paragraph, i):
+                closer = OPENING[char]
+                j = _find_closing(paragraph, i + 1, closer)
+                if j is None:
+                    fragments.append(_Fragment(offset + i + 1, offset + len(paragraph), offset + i, offset + len(paragraph), False))
+                    break
+                fragments.append(_Fragment(offset + i + 1, offset + j, offset + i, offset + j + 1, True))
+                i = j + 1
+                continue
+            i += 1
+        offset += len(paragraph) + 1
+    return fragments
+
+
+def _looks_opening(paragraph: str, i: int) -> bool:
+    # A straight mark glued to the end of a word ("5'10\"", a stray closer) does not open a quote.
+    if paragraph[i] != '"':
+        return True
+    return i == 0 or not paragraph[i - 1].isalnum() or i + 1 < len(paragraph) and paragraph[i + 1].isupper()
+
+
+def _find_closing(paragraph: str, start: int, closer: str) -> int | None:
+    for j in range(start, len(paragraph)):
+        if paragraph[j] == closer or (closer != '"' and paragraph[j] == '"'):
+            return j
+    return None
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[str, int, int]:
+    # The comma before an attribution ("…," she said) belongs to the sentence, not to the speaker's words.
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] == ","):
+        end -= 1
+    return text[start:end], start, end
+
+
+def _paragraph_end(text: str, position: int) -> int:
+    newline = text.find("\n", position)
+    return len(text) if newline < 0 else newline
+
+
+def _paragraph_start(text: str, position: int) -> int:
+    return text.rfind("\n", 0, position) + 1
+
+
+def _continues_previous(text: str, fragment: _Fragment, previous_paragraph_end: int) -> bool:
+    """A paragraph opening with a quotation mark right after a paragraph whose quote never closed."""
+    para_start = _paragraph_start(text, fragment.open_at)
+    return fragment.open_at == para_start and previous_paragraph_end == para_start - 1
+
+
+def _is_floating(text: str, fragment: _Fragment) -> bool:
+    """The quote is a paragraph of its own: nothing but the quoted words (and punctuation) in it."""
+    para_start = _paragraph_start(text, fragment.open_at)
+    para_end = _paragraph_end(text, fragment.open_at)
+    outside = text[para_start : fragment.open_at] + text[fragment.close_at : para_end]
+    return not any(ch.isalnum() for ch in outside)
+
+
+def _is_embedded(text: str, fragment: _Fragment) -> bool:
+    """Words run into the opening mark ("was "crude…"), so the quote is part of a reporter's sentence."""
+    before = text[_paragraph_start(text, fragment.open_at) : fragment.open_at].rstrip()
+    if not before:
+        return False
+    return before[-1] not in ":,.;!?—–-\"”"
+
+
+def _tokens_between(doc: Doc, start: int, end: int) -> list[Token]:
+    span = doc.char_span(start, end, alignment_mode="expand")
+    return list(span) if span is not None else []
+
+
+def _attribution_after(doc: Doc, fragment: _Fragment) -> _Attribution | None:
+    """`"…," NAME said` and `"…," said NAME`: a speech verb within a few tokens after the closing mark."""
+    if not fragment.closed:
+        return None
+    limit = _paragraph_end(doc.text, fragment.close_at)
+    window = [t for t in _tokens_between(doc, fragment.close_at, limit) if not t.is_space][:8]
+    words = 0
+    for token in window:
+        if token.text in OPENING or token.text in "”»":
+            break
+        if token.is_punct:
+            if words:
+                break  # "…," said Name. — the attribution is over at the next punctuation
+            continue
+        if _is_speech_verb(token):
+            speaker = _subject(token, after_quote=True)
+            if speaker is None:
+                return None
+            return _Attribution(speaker=speaker, cue=token, via=_via(token))
+        words += 1
+        if words > 6:
+            break
+    return None
+
+
+def _attribution_before(doc: Doc, fragment: _Fragment) -> _Attribution | None:
+    """`NAME said: "…"` and `NAME said, "…"` (also `, said NAME: "…"`)."""
+    para_start = _paragraph_start(doc.text, fragment.open_at)
+    before = doc.text[para_start : fragment.open_at].rstrip()
+    if not before or before[-1] not in ":,":
+        # `He said "…"` with no punctuation is also direct speech.
+        tokens = [t for t in _tokens_between(doc, para_start, fragment.open_at) if not t.is_space]
+        if tokens and _is_speech_verb(tokens[-1]):
+            speaker = _subject(tokens[-1], after_quote=False)
+            return _Attribution(speaker, tokens[-1], _via(tokens[-1])) if speaker is not None else None
+        return None
+    tokens = [t for t in _tokens_between(doc, para_start, fragment.open_at) if not t.is_space]
+    for token in reversed(tokens[-8:]):
+        if token.text in OPENING or token.text in "”»" or token.text in ".;!?":
+            break
+        if _is_speech_verb(token):
+            speaker = _subject(token, after_quote=False)
+            if speaker is not None:
+                return _Attribution(speaker, token, _via(token))
+    return None
+
+
+def _governing_speech(doc: Doc, fragment: _Fragment) -> _Attribution | None:
+    """For a mixed quote: the nearest speech verb above the quoted words in the parse, with its subject."""
+    tokens = [t for t in _tokens_between(doc, fragment.start, fragment.end) if not t.is_punct]
+    if not tokens:
+        return None
+    token: Token | None = tokens[0]
+    seen = 0
+    while token is not None and seen < 12:
+        if _is_speech_verb(token):
+            speaker = _subject(token, after_quote=False)
+            return _Attribution(speaker, token, _via(token))
+        token = token.head if token.head.i != token.i else None
+        seen += 1
+    return None
+
+
+def _is_speech_verb(token: Token) -> bool:
+    return token.lemma_.lower() in SPEECH_VERBS and token.tag_.startswith("VB")
+
+
+def _subject(verb: Token, *, after_quote: bool) -> Span | None:
+    """The speaker phrase of a speech verb: its nominal subject, or the name right after an inverted
+    `said NAME`; for a conjoined verb ("… and added"), the first verb's subject."""
+    for child in verb.children:
+        if child.dep_ in SUBJECT_DEPS:
+            return _phrase(child)
+    if after_quote:
+        nxt = verb.nbor(1) if verb.i + 1 < len(verb.doc) else None
+        if nxt is not None and (nxt.pos_ in ("PROPN", "PRON") or nxt.ent_type_):
+            return _phrase(nxt)
+        if nxt is not None and nxt.lower_ in ("the", "a", "an"):
+            head = nxt.head
+            if head.i > nxt.i:
+                return _phrase(head)
+    if verb.dep_ == "conj" and verb.head.i != verb.i and verb.head.tag_.startswith("VB"):
+        return _subject(verb.head, after_quote=False)
+    if verb.dep_ == "acl" and verb.head.pos_ in ("PROPN", "NOUN") and verb.head.i < verb.i:
+        # "a feisty Putin … accusing American spies of …": the participle describes its speaker.
+        return _phrase(verb.head)
+    if verb.dep_ == "advcl" and verb.head.i != verb.i and verb.head.tag_.startswith("VB"):
+        return _subject(verb.head, after_quote=False)
+    return None
+
+
+def _phrase(token: Token) -> Span:
+    """The name or noun phrase headed by a token: the entity it belongs to, else its compounds,
+    modifiers and possessor (e.g. "the agency's director")."""
+    doc = token.doc
+    if token.ent_type_:
+        for ent in doc.ents:
+            if ent.start <= token.i < ent.end:
+                return _strip_possessive(ent)
+    if token.pos_ == "PRON":
+        return doc[token.i : token.i + 1]
+    left = token.i
+    for child in token.lefts:
+        if child.dep_ in ("compound", "amod", "det", "poss", "nmod", "case") and child.i >= token.i - 6:
+            left = min(left, child.left_edge.i)
+    return doc[left : token.i + 1]
+
+
+def _strip_possessive(span: Span) -> Span:
+    end = span.end
+    while end > span.start + 1 and span.doc[end - 1].lower_ in ("'s", "’s", "'", "’"):
+        end -= 1
+    return span.doc[span.start : end]
+
+
+def _via(verb: Token) -> str | None:
+    """A secondary source: `per NBC News`, `according to Reuters`, `told the Associated Press`."""
+    doc = verb.doc
+    sentence_end = verb.sent.end
+    for token in doc[verb.i + 1 : min(sentence_end, verb.i + 12)]:
+        if token.lower_ == "per" or (token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to"):
+            for ent in doc.ents:
+                if ent.start > token.i and ent.start <= token.i + 4 and ent.label_ == "ORG":
+                    return ent.text
+    if verb.lemma_ == "tell":
+        for child in verb.children:
+            if child.dep_ in ("dobj", "dative") and child.ent_type_ == "ORG":
+                return _phrase(child).text
+    return None
+
+
+def _quote(
+    doc: Doc,
+    mentions: Sequence[EntityMention],
+    quote_text: str,
+    start: int,
+    end: int,
+    attribution: _Attribution | None,
+    kind: str,
+    confidence: float,
+) -> Quote:
+    speaker = attribution.speaker if attribution is not None else None
+    canonical = _canonical_speaker(speaker, mentions) if speaker is not None else None
+    if speaker is not None and speaker[-1].pos_ == "PRON":
+        confidence -= 0.15
+    return Quote(
+        quote=quote_text,
+        quote_start=start,
+        quote_end=end,
+        speaker=speaker.text if speaker is not None else None,
+        speaker_start=speaker.start_char if speaker is not None else None,
+        speaker_end=speaker.end_char if speaker is not None else None,
+        speaker_canonical=canonical,
+        cue=attribution.cue.lemma_.lower() if attribution is not None and attribution.cue is not None else None,
+        kind=kind,  # type: ignore[arg-type]
+        via=attribution.via if attribution is not None else None,
+        confidence=round(confidence, 2),
+    )
+
+
+def _floating(previous: Quote, quote_text: str, start: int, end: int) -> Quote:
+    # A quoted paragraph with no attribution of its own continues the speaker of the quote before it;
+    # the speaker offsets point at that earlier attribution.
+    return Quote(
+        quote=quote_text,
+        quote_start=start,
+        quote_end=end,
+        speaker=previous.speaker,
+        speaker_start=previous.speaker_start,
+        speaker_end=previous.speaker_end,
+        speaker_canonical=previous.speaker_canonical,
+        cue=previous.cue,
+        kind="direct",
+        via=previous.via,
+        confidence=0.6 if previous.speaker else 0.3,
+    )
+
+
+def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
+    for mention in mentions:
+        if mention.start < speaker.end_char and speaker.start_char < mention.end and mention.label in (
+            "PERSON",
+            "ORG",
+            "GPE",
+            "NORP",
+        ):
+            # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
+            if mention.end >= speaker.end_char - 1:
+                return mention.canonical
+    head = speaker[-1].lower_
+    if head in PRONOUNS_PERSON:
+        # Reporters' "he said" points back to the person the story is following: prefer the latest
+        # person who was a grammatical subject over one merely named in passing.
+        subjects = [m for m in mentions if m.label == "PERSON" and _is_subject_mention(speaker.doc, m)]
+        return _most_recent(subjects, speaker.start_char, ("PERSON",)) or _most_recent(
+            mentions, speaker.start_char, ("PERSON",)
+        )
+    if head in PRONOUNS_ORG:
+        return _most_recent(mentions, speaker.start_char, ("ORG",))
+    return None
+
+
+def _is_subject_mention(doc: Doc, mention: EntityMention) -> bool:
+    span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+    if span is None:
+        return False
+    root = span.root
+    return root.dep_ in SUBJECT_DEPS or (root.dep_ == "poss" and root.head.dep_ in SUBJECT_DEPS)
+
+
+def _most_recent(mentions: Sequence[EntityMention], before: int, labels: tuple[str, ...]) -> str | None:
+    best: EntityMention | None = None
+    for mention in mentions:
+        if mention.end <= before and mention.label in labels:
+            best = mention
+    return best.canonical if best is not None else None
+
+
+def _indirect_quotes(doc: Doc, mentions: Sequence[EntityMention], covered: list[tuple[int, int]]) -> list[Quote]:
+    """Reported speech without quotation marks: a speech verb with a subject and a clausal complement,
+    `according to NAME, …`, and `NAME accused X of …`."""
+    quotes: list[Quote] = []
+    for token in doc:
+        content: Span | None = None
+        attribution: _Attribution | None = None
+        if _is_speech_verb(token):
+            subject = _subject(token, after_quote=False)
+            if subject is None:
+                continue
+            clause = next((c for c in token.children if c.dep_ == "ccomp"), None)
+            if clause is not None and clause.i > token.i:
+                content = _clause_span(clause)
+            elif clause is not None and clause.i < token.i and not _inside_any(token.idx, covered):
+                # "The deal can not work without the United States, he said" — speech before the cue.
+                content = _clause_span(clause)
+            elif token.lemma_ == "accuse":
+                target = next((c for c in token.children if c.dep_ == "dobj"), None)
+                candidates = [*token.children, *(target.children if target is not None else [])]
+                of = next((c for c in candidates if c.dep_ == "prep" and c.lower_ == "of"), None)
+                if target is not None and of is not None:
+                    content = doc[target.left_edge.i : of.right_edge.i + 1]
+            if content is not None:
+                attribution = _Attribution(subject, token, _via(token))
+        elif token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
+            source = next((c for c in doc[token.i + 1].children if c.dep_ == "pobj"), None)
+            if source is None:
+                continue
+            content = _sentence_without(token.sent, token.i, source.right_edge.i)
+            attribution = _Attribution(_phrase(source), None, None)
+        if content is None or attribution is None or attribution.speaker is None:
+            continue
+        quote_text, start, end = _trimmed(doc.text, content.start_char, content.end_char)
+        quote_text = quote_text.rstrip(".")
+        end = start + len(quote_text)
+        if len(quote_text.split()) < 3 or _overlaps_any(start, end, covered):
+            continue
+        cue = "according to" if attribution.cue is None else attribution.cue.lemma_.lower()
+        quote = _quote(doc, mentions, quote_text, start, end, attribution, "indirect", 0.6)
+        quotes.append(Quote(**{**quote.__dict__, "cue": cue}))
+    return quotes
+
+
+def _clause_span(clause: Token) -> Span:
+    doc = clause.doc
+    start = clause.left_edge.i
+    while start < clause.i and doc[start].dep_ == "mark" and doc[start].lower_ == "that":
+        start += 1
+    return doc[start : clause.right_edge.i + 1]
+
+
+def _sentence_without(sentence: Span, phrase_start: int, phrase_end: int) -> Span | None:
+    doc = sentence.doc
+    if phrase_start - sentence.start <= 1:
+        start = phrase_end + 1
+        while start < sentence.end and doc[start].is_punct:
+            start += 1
+        return doc[start : sentence.end] if start < sentence.end else None
+    return doc[sentence.start : phrase_start]
+
+
+def _inside_any(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= position < b for a, b in spans)
+
+
+def _overlaps_any(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < b and a < end for a, b in spans)

@@ -1,0 +1,174 @@
+"""The records that travel between pipeline stages. All frozen: a stage never edits what it was given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One feed to poll, as listed in feeds.toml."""
+
+    url: str
+    outlet: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a parsed feed: a candidate article URL."""
+
+    feed_url: str
+    outlet: str
+    url: str
+    guid: str
+    title: str
+    published: datetime | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document after parsing; `error` says why entries may be missing."""
+
+    feed_url: str
+    title: str
+    entries: tuple[FeedEntry, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What happened when one URL was fetched. `body` is the raw bytes as received (empty on error)."""
+
+    url: str
+    final_url: str
+    status: int | None
+    content_type: str
+    body: bytes
+    fetched_at: datetime
+    elapsed_ms: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """Text and metadata pulled out of one HTML page."""
+
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    authors: tuple[str, ...]
+    published: datetime | None
+    published_source: str | None
+    site_name: str
+    language: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article ready for tagging: extraction plus where it came from and its dedup keys."""
+
+    article_id: int
+    url: str
+    canonical_url: str
+    outlet: str
+    feed_url: str | None
+    title: str
+    text: str
+    authors: tuple[str, ...]
+    published: datetime | None
+    published_source: str | None
+    site_name: str
+    language: str | None
+    content_hash: str
+    fetched_at: datetime
+    raw_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityMention:
+    """One named-entity mention with end-exclusive character offsets into the article text."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    canonical: str
+    sentence_start: int
+    sentence_end: int
+
+
+QuoteKind = Literal["direct", "indirect", "mixed"]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Reported speech: the quoted words, who said them (as written and canonical), and the cue verb."""
+
+    quote: str
+    quote_start: int
+    quote_end: int
+    speaker: str | None
+    speaker_start: int | None
+    speaker_end: int | None
+    speaker_canonical: str | None
+    cue: str | None
+    kind: QuoteKind
+    via: str | None = None
+    confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class TopicEvidence:
+    """One piece of evidence behind a topic score: a term or entity, where it was found, its weight."""
+
+    kind: Literal["term", "entity"]
+    value: str
+    where: Literal["title", "lead", "body"]
+    count: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    """How strongly a text is about a topic, the decision at the topic's threshold, and why."""
+
+    topic: str
+    score: float
+    relevant: bool
+    evidence: tuple[TopicEvidence, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Tagging:
+    """Everything the NLP stage says about one text."""
+
+    entities: tuple[EntityMention, ...]
+    quotes: tuple[Quote, ...]
+    topics: tuple[TopicScore, ...]
+
+
+@dataclass(frozen=True)
+class TaggedArticle:
+    """An article together with its tagging: the unit the store loads."""
+
+    article: Article
+    tagging: Tagging
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """A failure recorded against one item (feed, URL, record) so the run can go on."""
+
+    item: str
+    stage: str
+    error: str

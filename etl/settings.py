@@ -1,0 +1,52 @@
+"""The one settings object. Built once (by the CLI or a flow) and passed down; never read globally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Every knob of newswatch, read from `NEWSWATCH_*` environment variables or a `.env` file."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    db_path: Path | None = Field(default=None, description="DuckDB file; default data_dir/newswatch.duckdb")
+    feeds_file: Path = PROJECT_ROOT / "feeds.toml"
+    sql_dir: Path = PROJECT_ROOT / "sql"
+    demo_dir: Path = PROJECT_ROOT / "demo"
+
+    # The spaCy pipeline: an installed package name or a path to a pipeline folder.
+    nlp_model: str = "en_core_web_sm"
+    nlp_batch_size: int = 32
+
+    user_agent: str = "newswatch/0.1 (+https://example.org/newswatch; research crawler)"
+    fetch_timeout_s: float = 20.0
+    fetch_connect_timeout_s: float = 10.0
+    fetch_max_bytes: int = 5_000_000
+    fetch_retries: int = 2
+    fetch_backoff_s: float = 0.5
+    fetch_concurrency: int = 8
+    fetch_per_host_delay_s: float = 0.0
+    max_redirects: int = 5
+
+    batch_size: int = 100
+    task_workers: int = 4
+
+    topics_file: Path | None = None
+    aliases_file: Path | None = None
+
+    @property
+    def database(self) -> Path:
+        """The DuckDB file this run writes to."""
+        return self.db_path if self.db_path is not None else self.data_dir / "newswatch.duckdb"
+
+    @property
+    def raw_dir(self) -> Path:
+        """Where raw fetched bodies are kept, content-addressed."""
+        return self.data_dir / "raw"
