@@ -22,6 +22,9 @@ class ExtractionError(Exception):
     """The page yielded no article text; the message says why."""
 
 
+# Below this many words a page is navigation or an error page, not an article.
+MIN_WORDS = 10
+
 # Order of trust for the publication date; the first that answers wins and is stored as the source.
 DATE_SOURCES = ("feed", "html_meta", "url", "htmldate")
 
@@ -60,8 +63,9 @@ def extract_article(
     if doc is None or not getattr(doc, "text", None):
         raise ExtractionError("no main text found")
     text = clean_text(doc.text or "")
-    if not text:
-        raise ExtractionError("main text was only boilerplate")
+    words = len(text.split())
+    if words < MIN_WORDS:
+        raise ExtractionError(f"main text too short ({words} words): not an article page")
     published, source = _publication_date(tree, url, feed_published)
     page_url = getattr(doc, "url", None) or url
     return ExtractedArticle(
@@ -117,9 +121,7 @@ def _html_meta_date(tree: lxml.html.HtmlElement) -> datetime | None:
         parsed = _parse(_json_ld_date(script.text or ""))
         if parsed is not None:
             return parsed
-    # Metadata htmldate knows beyond the common tags above (day precision only).
-    guess = htmldate.find_date(tree, extensive_search=False, original_date=True, outputformat="%Y-%m-%d")
-    return datetime.fromisoformat(guess).replace(tzinfo=UTC) if guess else None
+    return None
 
 
 def _json_ld_date(payload: str) -> str:

@@ -53,11 +53,10 @@ def parse_feed(body: bytes, source: FeedSource, *, content_type: str = "") -> Pa
         seen.add(entry.url)
         entries.append(entry)
     error = None
-    if not entries:
-        if parsed.get("bozo"):
-            error = f"unparseable feed: {parsed.get('bozo_exception')!s}"
-        elif not parsed.get("version"):
-            error = "not a feed: no RSS/Atom structure found"
+    if not entries and not parsed.get("version"):
+        # An empty but valid feed is not an error; a document feedparser could not recognise is.
+        problem = parsed.get("bozo_exception")
+        error = f"unparseable feed: {problem!s}" if problem else "not a feed: no RSS/Atom structure found"
     title = str(parsed.feed.get("title", "")) if parsed.get("feed") else ""
     return ParsedFeed(feed_url=source.url, title=title, entries=tuple(entries), error=error)
 

@@ -76,7 +76,7 @@ def extract_quotes(doc: Doc, mentions: Sequence[EntityMention]) -> tuple[Quote, 
         if attribution is None:
             if len(quote_text.split()) < MIN_DIRECT_WORDS:
                 continue
-            if previous is not None and _is_floating(text, fragment):
+            if previous is not None and (_is_floating(text, fragment) or _same_paragraph(text, previous, fragment)):
                 quote = _floating(previous, quote_text, start, end)
             else:
                 quote = _quote(doc, mentions, quote_text, start, end, None, "direct", 0.3)
@@ -160,6 +160,11 @@ def _is_floating(text: str, fragment: _Fragment) -> bool:
     para_end = _paragraph_end(text, fragment.open_at)
     outside = text[para_start : fragment.open_at] + text[fragment.close_at : para_end]
     return not any(ch.isalnum() for ch in outside)
+
+
+def _same_paragraph(text: str, previous: Quote, fragment: _Fragment) -> bool:
+    """`"A," she said. "B."` — an unattributed quote right after an attributed one in its paragraph."""
+    return _paragraph_start(text, previous.quote_start) == _paragraph_start(text, fragment.open_at)
 
 
 def _is_embedded(text: str, fragment: _Fragment) -> bool:
@@ -364,6 +369,9 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
             # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
             if mention.end >= speaker.end_char - 1:
                 return mention.canonical
+    by_name = _person_named(speaker.text, mentions)
+    if by_name is not None:
+        return by_name
     head = speaker[-1].lower_
     if head in PRONOUNS_PERSON:
         # Reporters' "he said" points back to the person the story is following: prefer the latest
@@ -374,6 +382,21 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         )
     if head in PRONOUNS_ORG:
         return _most_recent(mentions, speaker.start_char, ("ORG",))
+    return None
+
+
+def _person_named(name: str, mentions: Sequence[EntityMention]) -> str | None:
+    """A speaker the NER missed or mislabelled, named like a person of the article: "Albers" after
+    "Katrin Albers" resolves to the full name."""
+    words = name.split()
+    if not words or not words[0][:1].isupper():
+        return None
+    for mention in mentions:
+        if mention.label != "PERSON":
+            continue
+        full = mention.canonical.split()
+        if full[-len(words) :] == words:
+            return mention.canonical
     return None
 
 

@@ -1,0 +1,50 @@
+# The README's two commands are `make demo` and `make test`; CI runs `make check` (lint, types, tests).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint format typecheck setup model lock bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+model: $(STAMP)
+	$(BIN)/newswatch model ensure
+
+demo: model
+	$(BIN)/newswatch demo
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: model
+	$(BIN)/python bench/bench_pipeline.py
+
+# Regenerate the pinned lock from requirements.in (needs uv: `pip install uv`).
+lock:
+	uv pip compile requirements.in --python-version 3.11 --no-header --no-annotate -o requirements.lock.tmp
+	(echo "# Pinned lock of requirements.in; regenerate with \`make lock\` (uv pip compile, no URLs)."; cat requirements.lock.tmp) > requirements.lock
+	rm requirements.lock.tmp
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache

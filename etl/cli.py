@@ -1,0 +1,291 @@
+"""The `newswatch` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from etl import store
+from etl.extract import ExtractionError, extract_article
+from etl.queries import list_queries, run_query
+from etl.records import Tagging
+from etl.report import print_summary
+from etl.settings import Settings
+
+app = typer.Typer(help="newswatch: news ingestion, tagging and trend SQL.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.")
+model_app = typer.Typer(help="The spaCy pipeline.")
+app.add_typer(db_app, name="db")
+app.add_typer(model_app, name="model")
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: NEWSWATCH_DB_PATH or data/newswatch.duckdb)")]
+
+
+def _settings(db: Path | None = None, **overrides: Any) -> Settings:
+    if db is not None:
+        overrides["db_path"] = db
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@app.command()
+def ingest(
+    feeds: Annotated[Path | None, typer.Option(help="feeds.toml to poll (default: NEWSWATCH_FEEDS_FILE)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the ingest flow once: poll feeds, fetch new articles, tag and load them."""
+    from flows.ingest import ingest as ingest_flow
+
+    settings = _settings(db, feeds_file=feeds)
+    counts = ingest_flow(feeds_file=str(settings.feeds_file), db_path=str(settings.database))
+    console.print(counts)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    summary: Annotated[bool, typer.Option(help="print the trend summary afterwards")] = True,
+) -> None:
+    """Serve the bundled demo outlets on 127.0.0.1, ingest them through the normal flow, print trends."""
+    from etl.demo import serve_site
+    from flows.ingest import ingest as ingest_flow
+
+    settings = _settings(db)
+    started = time.monotonic()
+    with serve_site(settings.demo_dir / "site") as base_url:
+        console.print(f"[bold]demo outlets served at {base_url}[/bold]")
+        counts = ingest_flow(
+            feeds_file=str(settings.demo_dir / "feeds.toml"), db_path=str(settings.database), base_url=base_url
+        )
+    console.print(f"ingest finished in {time.monotonic() - started:.1f}s: {counts}")
+    con = store.connect(settings.database, read_only=True)
+    try:
+        _print_counts(store.table_counts(con))
+        if summary:
+            print_summary(con, settings.sql_dir, console)
+    finally:
+        con.close()
+
+
+@app.command("summary")
+def summary_command(db: DbOption = None) -> None:
+    """Print the trend summary of a database."""
+    settings = _settings(db)
+    con = store.connect(settings.database, read_only=True)
+    try:
+        print_summary(con, settings.sql_dir, console)
+    finally:
+        con.close()
+
+
+@app.command()
+def query(
+    name: Annotated[str | None, typer.Argument(help="query name (see --list)")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="list the trend queries")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="k=v, repeatable")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Run a trend query from the sql/ library against the database."""
+    settings = _settings(db)
+    if list_ or name is None:
+        table = Table("name", "params", "description")
+        for info in list_queries(settings.sql_dir):
+            table.add_row(info.name, ", ".join(p.name for p in info.params), info.description)
+        console.print(table)
+        return
+    params = dict(_split_param(p) for p in param or [])
+    con = store.connect(settings.database, read_only=True)
+    try:
+        columns, rows = run_query(con, settings.sql_dir, name, params)
+    except (KeyError, ValueError) as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        con.close()
+    _print_rows(columns, rows, fmt)
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="an HTML file")],
+    url: Annotated[str | None, typer.Option(help="the page's URL (for canonical URL and URL dates)")] = None,
+) -> None:
+    """Extract one saved HTML page and print the article as JSON."""
+    try:
+        article = extract_article(file.read_bytes(), url or file.resolve().as_uri())
+    except ExtractionError as exc:
+        err_console.print(f"[red]{file}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    payload = {
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "authors": list(article.authors),
+        "published": article.published.isoformat() if article.published else None,
+        "published_source": article.published_source,
+        "site_name": article.site_name,
+        "language": article.language,
+        "description": article.description,
+        "text": article.text,
+    }
+    typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def annotate(
+    in_: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help='JSONL: {"doc_id", "text"}')],
+    out: Annotated[Path, typer.Option("--out", help="JSONL with entities, quotes and topics per document")],
+    batch: Annotated[int, typer.Option(help="documents per nlp.pipe batch")] = 64,
+) -> None:
+    """Tag documents with the configured pipeline; one output line per input document."""
+    from etl.nlp.pipeline import ModelNotFound, Tagger
+
+    settings = _settings()
+    try:
+        tagger = Tagger.from_settings(settings)
+    except ModelNotFound as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    written = 0
+    with out.open("w", encoding="utf-8") as sink:
+        for docs in _batches(_read_docs(in_), batch):
+            for (doc_id, _), tagging in zip(docs, tagger.tag(text for _, text in docs), strict=True):
+                sink.write(json.dumps(annotation(doc_id, tagging), ensure_ascii=False) + "\n")
+                written += 1
+    err_console.print(f"{written} documents tagged -> {out}")
+
+
+def annotation(doc_id: str, tagging: Tagging) -> dict[str, Any]:
+    """The stable `annotate` output record for one document."""
+    return {
+        "doc_id": doc_id,
+        "entities": [
+            {"text": m.text, "label": m.label, "start": m.start, "end": m.end, "canonical": m.canonical}
+            for m in tagging.entities
+        ],
+        "quotes": [
+            {
+                "quote": q.quote,
+                "quote_start": q.quote_start,
+                "quote_end": q.quote_end,
+                "speaker": q.speaker,
+                "speaker_start": q.speaker_start,
+                "speaker_end": q.speaker_end,
+                "speaker_canonical": q.speaker_canonical,
+                "cue": q.cue,
+                "kind": q.kind,
+            }
+            for q in tagging.quotes
+        ],
+        "topics": [
+            {
+                "topic": t.topic,
+                "score": t.score,
+                "relevant": t.relevant,
+                "evidence": [
+                    {"kind": e.kind, "value": e.value, "where": e.where, "count": e.count, "weight": e.weight}
+                    for e in t.evidence
+                ],
+            }
+            for t in tagging.topics
+        ],
+    }
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or upgrade the schema and views."""
+    settings = _settings(db)
+    con = store.connect(settings.database)
+    try:
+        store.upgrade(con, settings.sql_dir)
+        _print_counts(store.table_counts(con))
+    finally:
+        con.close()
+
+
+@model_app.command("ensure")
+def model_ensure() -> None:
+    """Make sure the spaCy pipeline named by NEWSWATCH_NLP_MODEL is there; download en_core_web_sm if not."""
+    from etl.nlp.pipeline import model_available
+
+    model = _settings().nlp_model
+    if model_available(model):
+        console.print(f"spaCy pipeline ready: {model}")
+        return
+    if "/" in model or Path(model).exists():
+        err_console.print(f"[red]NEWSWATCH_NLP_MODEL={model} is not a spaCy pipeline folder (no config.cfg).[/red]")
+        raise typer.Exit(1)
+    console.print(f"spaCy pipeline {model} missing: python -m spacy download {model}")
+    done = subprocess.run([sys.executable, "-m", "spacy", "download", model], check=False)
+    if done.returncode != 0 or not model_available(model):
+        err_console.print(
+            f"[red]Could not download {model} (offline?). Install it with `python -m spacy download {model}` "
+            "on a machine with internet, or set NEWSWATCH_NLP_MODEL to a pipeline folder, e.g. "
+            "NEWSWATCH_NLP_MODEL=/path/to/en_core_web_sm-3.8.0.[/red]"
+        )
+        raise typer.Exit(1)
+
+
+def _read_docs(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="utf-8") as source:
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                yield str(record["doc_id"]), str(record["text"])
+            except (ValueError, KeyError, TypeError) as exc:
+                err_console.print(f"[yellow]{path}:{number}: skipped, not a {{doc_id, text}} record ({exc})[/yellow]")
+
+
+def _batches(items: Iterator[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _split_param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise typer.BadParameter(f"--param wants k=v, got {text!r}")
+    return key.strip(), value
+
+
+def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    table = Table("table", "rows", title="Rows per table", title_justify="left")
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    console.print(table)

@@ -1,0 +1,60 @@
+"""The trend summary printed after an ingest: coverage per outlet per day, top entities, most-quoted
+speakers — each from a query in the sql/ library, rendered with rich."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from rich.console import Console, Group
+from rich.table import Table
+
+from etl.queries import run_query
+
+# (query name, parameters, heading, columns to show)
+SUMMARY_SECTIONS: tuple[tuple[str, dict[str, str], str, tuple[str, ...]], ...] = (
+    (
+        "daily_topic_coverage",
+        {},
+        "Articles about Russian interference per outlet per day",
+        ("published_day", "outlet", "articles", "relevant_articles", "share_relevant"),
+    ),
+    ("top_entities", {"limit": "10"}, "Top entities in relevant articles", ("canonical", "label", "articles", "mentions")),
+    (
+        "top_speakers",
+        {"limit": "10"},
+        "Most-quoted speakers",
+        ("speaker_canonical", "quotes", "articles", "outlets", "example_quote"),
+    ),
+)
+
+
+def summary_tables(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> Group:
+    """The summary as rich tables (one per section), from the library queries."""
+    tables = []
+    for name, params, heading, wanted in SUMMARY_SECTIONS:
+        columns, rows = run_query(con, sql_dir, name, params)
+        shown = [c for c in wanted if c in columns]
+        table = Table(title=heading, title_justify="left", show_lines=False)
+        for column in shown:
+            table.add_column(column, overflow="fold", max_width=60 if column == "example_quote" else None)
+        index = [columns.index(c) for c in shown]
+        for row in rows:
+            table.add_row(*(_cell(row[i]) for i in index))
+        if not rows:
+            table.caption = "no rows"
+        tables.append(table)
+    return Group(*tables)
+
+
+def print_summary(con: duckdb.DuckDBPyConnection, sql_dir: Path, console: Console | None = None) -> None:
+    """Print the trend summary."""
+    (console or Console()).print(summary_tables(con, sql_dir))
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)

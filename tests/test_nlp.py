@@ -1,0 +1,141 @@
+"""Tagging: canonical names and topic scoring as pure functions; entities and quotes on the real pipeline."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from etl.extract import extract_article
+from etl.nlp.entities import AliasTable, _resolve_people, clean_name, fold
+from etl.nlp.topics import load_topics, score_topics
+from etl.records import EntityMention
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "name"),
+    [
+        ("Russian President Vladimir Putin", "PERSON", "Vladimir Putin"),
+        ("Putin's", "PERSON", "Putin"),
+        ("Sergei Kislyak’s", "PERSON", "Sergei Kislyak"),
+        ("Sen. Mark Warner", "PERSON", "Mark Warner"),
+        ("Ambassador Sergei Kislyak", "PERSON", "Sergei Kislyak"),
+        ("the Kremlin", "ORG", "Kremlin"),
+        ("Mr. Smith,", "PERSON", "Smith"),
+    ],
+)
+def test_clean_name(text, label, name):
+    assert clean_name(text, label) == name
+
+
+def test_surname_merges_with_full_name_in_same_document():
+    items = [("PERSON", "Putin", 5), ("PERSON", "Vladimir Putin", 40), ("PERSON", "Putin", 90), ("GPE", "Putin", 99)]
+    assert _resolve_people(items) == ["Vladimir Putin", "Vladimir Putin", "Vladimir Putin", "Putin"]
+    # Two people with one surname: the nearest full name before the mention wins.
+    items = [("PERSON", "Anna Lang", 0), ("PERSON", "Lang", 10), ("PERSON", "Peter Lang", 20), ("PERSON", "Lang", 30)]
+    assert _resolve_people(items) == ["Anna Lang", "Anna Lang", "Peter Lang", "Peter Lang"]
+
+
+def test_alias_table_folds_variants():
+    aliases = AliasTable.load()
+    for variant in ("U.S.", "US", "USA", "the United States", "America"):
+        assert aliases.lookup(variant).name == "United States", variant
+    assert aliases.lookup("North Atlantic Treaty Organisation").name == "NATO"
+    assert aliases.lookup("Russian Federation").qid == "Q159"
+    assert aliases.lookup("Zelenskiy").name == "Volodymyr Zelensky"
+    assert aliases.lookup("Nobody Known") is None
+    assert fold("The U.S.") == "us"
+
+
+def _mention(canonical: str, start: int, label: str = "GPE") -> EntityMention:
+    return EntityMention(canonical, label, start, start + len(canonical), canonical, 0, 100)
+
+
+def test_topic_needs_actor_and_activity_and_keeps_evidence():
+    topic = load_topics()
+    assert [t.name for t in topic] == ["russian_interference"]
+    text = "Investigators say the hacking campaign targeted the election. Russia denied any meddling."
+    about = score_topics(topic, "Russia accused of election meddling", text, [_mention("Russia", 62)])[0]
+    assert about.relevant and about.score >= 0.5
+    values = {(e.kind, e.value, e.where) for e in about.evidence}
+    assert ("term", "meddling", "title") in values and ("entity", "Russia", "lead") in values
+    sport = score_topics(topic, "Moscow derby ends in a draw", "Spartak and CSKA drew 1-1 in Moscow.", [])[0]
+    assert not sport.relevant
+    local = score_topics(topic, "City election results", "Voters elected a new mayor after a long campaign.", [])[0]
+    assert not local.relevant and local.score < about.score
+
+
+@pytest.mark.model
+def test_seed_article_entities(tagger, seed_text):
+    tagging = tagger.tag([seed_text])[0]
+    people = [m for m in tagging.entities if m.label == "PERSON"]
+    putin = [m for m in people if m.canonical == "Vladimir Putin"]
+    # Every "Putin" (and "Putin's") mention is merged into the one entity.
+    assert any(m.text == "Vladimir Putin" for m in putin)
+    assert sum(m.text == "Putin" for m in putin) >= 8
+    assert not any(m.canonical == "Putin" for m in tagging.entities)
+    for mention in tagging.entities:
+        assert seed_text[mention.start : mention.end] == mention.text
+    canon = {m.canonical for m in tagging.entities}
+    assert {"Sergei Kislyak", "Kremlin", "Russia", "United States", "NATO", "NBC News"} <= canon
+    assert "Leroy Wright" in canon
+
+
+@pytest.mark.model
+def test_seed_article_quotes(tagger, seed_text):
+    quotes = tagger.tag([seed_text])[0].quotes
+    by_text = {q.quote: q for q in quotes}
+    someday = by_text["Someday this will have to stop"]
+    assert (someday.speaker_canonical, someday.cue, someday.kind) == ("Vladimir Putin", "say", "direct")
+    assert seed_text[someday.quote_start : someday.quote_end] == someday.quote
+    assert seed_text[someday.speaker_start : someday.speaker_end] == "Putin"
+    proof = next(q for q in quotes if "That is not proof" in q.quote)
+    assert proof.speaker_canonical == "Vladimir Putin" and proof.kind == "direct"
+    assert proof.quote.startswith("The US intelligence community")  # one quote across the sentence split
+    assert proof.via == "NBC News"
+    he = by_text["That's the most important thing"]
+    assert he.speaker == "he" and he.speaker_canonical == "Vladimir Putin"
+    mixed = {q.quote: q for q in quotes if q.kind == "mixed"}
+    assert mixed["Russo-phobic hysteria"].speaker_canonical == "Vladimir Putin"
+    indirect = [q for q in quotes if q.kind == "indirect"]
+    assert any(q.cue == "allege" and q.speaker_canonical == "Vladimir Putin" for q in indirect)
+    assert "patriotic" not in by_text  # scare quotes are not speech
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("text", "quote", "speaker", "cue"),
+    [
+        ('"We will win," Jane Porter said.', "We will win", "Jane Porter", "say"),
+        ('"We will win," said Jane Porter, the campaign manager.', "We will win", "Jane Porter", "say"),
+        ('Jane Porter said: "We will win this time."', "We will win this time.", "Jane Porter", "say"),
+        ('Jane Porter said, "We will win this time."', "We will win this time.", "Jane Porter", "say"),
+        ("“We will win,” Jane Porter told reporters.", "We will win", "Jane Porter", "tell"),
+    ],
+)
+def test_direct_quote_shapes(tagger, text, quote, speaker, cue):
+    quotes = [q for q in tagger.tag([text])[0].quotes if q.kind == "direct"]
+    assert [(q.quote, q.speaker_canonical, q.cue) for q in quotes] == [(quote, speaker, cue)]
+
+
+@pytest.mark.model
+def test_demo_quotes_and_topics_against_manifest(tagger, demo_dir: Path):
+    """The demo corpus' manifest is the gold: every direct quote found, speakers mostly right,
+    every article's topic decision right."""
+    manifest = json.loads((demo_dir / "manifest.json").read_text())
+    articles = [
+        extract_article((demo_dir / "site" / m["path"]).read_text().replace("__BASE__", "http://h"), "http://h/" + m["path"])
+        for m in manifest
+    ]
+    taggings = tagger.tag([a.text for a in articles], [a.title for a in articles])
+    total = found = right = 0
+    for item, tagging in zip(manifest, taggings, strict=True):
+        assert tagging.topics[0].relevant == item["relevant"], item["path"]
+        for gold in item["quotes"]:
+            total += 1
+            want = gold["quote"].rstrip(",").strip()
+            match = [q for q in tagging.quotes if q.kind == "direct" and (want in q.quote or q.quote in want)]
+            found += bool(match)
+            right += bool(match) and match[0].speaker_canonical == gold["speaker"]
+    assert total > 50
+    assert found / total >= 0.95, (found, total)
+    assert right / total >= 0.8, (right, total)
