@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -29,7 +30,16 @@ app.add_typer(model_app, name="model")
 console = Console()
 err_console = Console(stderr=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: NEWSWATCH_DB_PATH or data/newswatch.duckdb)")]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: NEWSWATCH_DB_PATH or data/newswatch.duckdb)"),
+]
+
+
+def _quiet_prefect() -> None:
+    # The temporary local Prefect server's telemetry heartbeat fights the flow run for its SQLite file
+    # and logs lock errors; nothing of ours needs it.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def _settings(db: Path | None = None, **overrides: Any) -> Settings:
@@ -40,10 +50,13 @@ def _settings(db: Path | None = None, **overrides: Any) -> Settings:
 
 @app.command()
 def ingest(
-    feeds: Annotated[Path | None, typer.Option(help="feeds.toml to poll (default: NEWSWATCH_FEEDS_FILE)")] = None,
+    feeds: Annotated[
+        Path | None, typer.Option(help="feeds.toml to poll (default: NEWSWATCH_FEEDS_FILE)")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Run the ingest flow once: poll feeds, fetch new articles, tag and load them."""
+    _quiet_prefect()
     from flows.ingest import ingest as ingest_flow
 
     settings = _settings(db, feeds_file=feeds)
@@ -57,16 +70,24 @@ def demo(
     summary: Annotated[bool, typer.Option(help="print the trend summary afterwards")] = True,
 ) -> None:
     """Serve the bundled demo outlets on 127.0.0.1, ingest them through the normal flow, print trends."""
-    from etl.demo import serve_site
+    from etl.demo import PortInUse, serve_site
+
+    _quiet_prefect()
     from flows.ingest import ingest as ingest_flow
 
     settings = _settings(db)
     started = time.monotonic()
-    with serve_site(settings.demo_dir / "site") as base_url:
-        console.print(f"[bold]demo outlets served at {base_url}[/bold]")
-        counts = ingest_flow(
-            feeds_file=str(settings.demo_dir / "feeds.toml"), db_path=str(settings.database), base_url=base_url
-        )
+    try:
+        with serve_site(settings.demo_dir / "site", port=settings.demo_port) as base_url:
+            console.print(f"[bold]demo outlets served at {base_url}[/bold]")
+            counts = ingest_flow(
+                feeds_file=str(settings.demo_dir / "feeds.toml"),
+                db_path=str(settings.database),
+                base_url=base_url,
+            )
+    except PortInUse as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     console.print(f"ingest finished in {time.monotonic() - started:.1f}s: {counts}")
     con = store.connect(settings.database, read_only=True)
     try:
@@ -225,7 +246,9 @@ def model_ensure() -> None:
         console.print(f"spaCy pipeline ready: {model}")
         return
     if "/" in model or Path(model).exists():
-        err_console.print(f"[red]NEWSWATCH_NLP_MODEL={model} is not a spaCy pipeline folder (no config.cfg).[/red]")
+        err_console.print(
+            f"[red]NEWSWATCH_NLP_MODEL={model} is not a spaCy pipeline folder (no config.cfg).[/red]"
+        )
         raise typer.Exit(1)
     console.print(f"spaCy pipeline {model} missing: python -m spacy download {model}")
     done = subprocess.run([sys.executable, "-m", "spacy", "download", model], check=False)
@@ -247,7 +270,9 @@ def _read_docs(path: Path) -> Iterator[tuple[str, str]]:
                 record = json.loads(line)
                 yield str(record["doc_id"]), str(record["text"])
             except (ValueError, KeyError, TypeError) as exc:
-                err_console.print(f"[yellow]{path}:{number}: skipped, not a {{doc_id, text}} record ({exc})[/yellow]")
+                err_console.print(
+                    f"[yellow]{path}:{number}: skipped, not a {{doc_id, text}} record ({exc})[/yellow]"
+                )
 
 
 def _batches(items: Iterator[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
@@ -270,7 +295,11 @@ def _split_param(text: str) -> tuple[str, str]:
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
     if fmt == "json":
-        typer.echo(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                [dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False
+            )
+        )
     elif fmt == "csv":
         import csv
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 PLACEHOLDER = b"__BASE__"
@@ -33,8 +34,8 @@ class _DemoHandler(BaseHTTPRequestHandler):
             return
         body = target.read_bytes()
         if target.suffix in _TEXT_SUFFIXES:
-            host, port = self.server.server_address[:2]
-            body = body.replace(PLACEHOLDER, f"http://{host!s}:{port}".encode())
+            port = cast(tuple[str, int], self.server.server_address)[1]
+            body = body.replace(PLACEHOLDER, f"http://127.0.0.1:{port}".encode())
         ctype = {
             ".xml": "application/rss+xml; charset=utf-8",
             ".html": "text/html; charset=utf-8",
@@ -52,17 +53,25 @@ class _DemoHandler(BaseHTTPRequestHandler):
         return
 
 
+class PortInUse(RuntimeError):
+    """The demo server could not bind its port."""
+
+
 @contextmanager
 def serve_site(site: Path, *, port: int = 0) -> Iterator[str]:
     """Serve a folder on 127.0.0.1 (a free port by default) for the duration of the block; yields
     the base URL that replaces `__BASE__` in the served feeds and pages."""
     handler = partial(_DemoHandler, site=site.resolve())
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise PortInUse(
+            f"cannot serve the demo on 127.0.0.1:{port} ({exc}); set NEWSWATCH_DEMO_PORT"
+        ) from exc
     thread = threading.Thread(target=server.serve_forever, name="demo-server", daemon=True)
     thread.start()
     try:
-        host, bound_port = server.server_address[:2]
-        yield f"http://{host!s}:{bound_port}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

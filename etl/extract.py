@@ -12,6 +12,7 @@ import lxml.html
 from dateutil import parser as date_parser
 from lxml.etree import ParserError
 from trafilatura import bare_extraction
+from trafilatura.settings import Document
 
 from etl.clean import clean_inline, clean_text
 from etl.dedup import canonical_url
@@ -40,6 +41,33 @@ _META_DATE_KEYS = (
     "parsely-pub-date",
 )
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:/|[-_]|$)")
+# Zone abbreviations pages print after a time; dateutil cannot know them on its own.
+_TZ_ABBREVIATIONS = {
+    name: hours * 3600
+    for name, hours in {
+        "UTC": 0,
+        "GMT": 0,
+        "BST": 1,
+        "CET": 1,
+        "CEST": 2,
+        "EET": 2,
+        "EEST": 3,
+        "MSK": 3,
+        "EST": -5,
+        "EDT": -4,
+        "CST": -6,
+        "CDT": -5,
+        "MST": -7,
+        "MDT": -6,
+        "PST": -8,
+        "PDT": -7,
+        "IST": 5.5,
+        "JST": 9,
+        "KST": 9,
+        "AEST": 10,
+        "AEDT": 11,
+    }.items()
+}
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&)\s*")
 
 
@@ -60,7 +88,7 @@ def extract_article(
         include_tables=False,
         output_format="python",
     )
-    if doc is None or not getattr(doc, "text", None):
+    if not isinstance(doc, Document) or not doc.text:
         raise ExtractionError("no main text found")
     text = clean_text(doc.text or "")
     words = len(text.split())
@@ -158,7 +186,7 @@ def _parse(text: str) -> datetime | None:
         return _utc(date_parser.isoparse(text.strip()))
     except ValueError:
         try:
-            return _utc(date_parser.parse(text.strip()))
+            return _utc(date_parser.parse(text.strip(), tzinfos=_TZ_ABBREVIATIONS))
         except (ValueError, OverflowError):
             return None
 

@@ -30,7 +30,9 @@ def load_feed_sources(path: Path, *, base_url: str | None = None) -> list[FeedSo
             raise ValueError(f"{path}: feeds[{i}] has no url")
         if base_url is not None:
             url = url.replace("__BASE__", base_url.rstrip("/"))
-        sources.append(FeedSource(url=url, outlet=item.get("outlet") or _host(url), name=item.get("name", "")))
+        sources.append(
+            FeedSource(url=url, outlet=item.get("outlet") or _host(url), name=item.get("name", ""))
+        )
     return sources
 
 
@@ -90,7 +92,9 @@ def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
     except ValueError as exc:
         return ParsedFeed(feed_url=source.url, title="", entries=(), error=f"unparseable JSON feed: {exc}")
     if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
-        return ParsedFeed(feed_url=source.url, title="", entries=(), error="not a feed: JSON without jsonfeed version")
+        return ParsedFeed(
+            feed_url=source.url, title="", entries=(), error="not a feed: JSON without jsonfeed version"
+        )
     entries: list[FeedEntry] = []
     seen: set[str] = set()
     for item in doc.get("items") or []:
@@ -108,7 +112,9 @@ def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
                 url=link,
                 guid=str(item.get("id") or link),
                 title=str(item.get("title") or "").strip(),
-                published=_parse_date_text(str(item.get("date_published") or item.get("date_modified") or "")),
+                published=_parse_date_text(
+                    str(item.get("date_published") or item.get("date_modified") or "")
+                ),
                 summary=str(item.get("summary") or "").strip(),
             )
         )

@@ -146,4 +146,3 @@ def process_batch(
     taggings = tagger.tag([a.text for a in articles], [a.title for a in articles])
     tagged = tuple(TaggedArticle(article=a, tagging=t) for a, t in zip(articles, taggings, strict=True))
     return ProcessedBatch(tagged=tagged, fetch_records=tuple(records), errors=tuple(errors))
-

@@ -108,6 +108,7 @@ class EntityMention:
 
 
 QuoteKind = Literal["direct", "indirect", "mixed"]
+Where = Literal["title", "lead", "body"]
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class TopicEvidence:
 
     kind: Literal["term", "entity"]
     value: str
-    where: Literal["title", "lead", "body"]
+    where: Where
     count: int
     weight: float
 

@@ -19,7 +19,12 @@ SUMMARY_SECTIONS: tuple[tuple[str, dict[str, str], str, tuple[str, ...]], ...] =
         "Articles about Russian interference per outlet per day",
         ("published_day", "outlet", "articles", "relevant_articles", "share_relevant"),
     ),
-    ("top_entities", {"limit": "10"}, "Top entities in relevant articles", ("canonical", "label", "articles", "mentions")),
+    (
+        "top_entities",
+        {"limit": "10"},
+        "Top entities in relevant articles",
+        ("canonical", "label", "articles", "mentions"),
+    ),
     (
         "top_speakers",
         {"limit": "10"},
@@ -37,7 +42,8 @@ def summary_tables(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> Group:
         shown = [c for c in wanted if c in columns]
         table = Table(title=heading, title_justify="left", show_lines=False)
         for column in shown:
-            table.add_column(column, overflow="fold", max_width=60 if column == "example_quote" else None)
+            quote = column == "example_quote"
+            table.add_column(column, overflow="ellipsis", no_wrap=quote, max_width=50 if quote else None)
         index = [columns.index(c) for c in shown]
         for row in rows:
             table.add_row(*(_cell(row[i]) for i in index))

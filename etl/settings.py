@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     feeds_file: Path = PROJECT_ROOT / "feeds.toml"
     sql_dir: Path = PROJECT_ROOT / "sql"
     demo_dir: Path = PROJECT_ROOT / "demo"
+    # A fixed port keeps the demo's article URLs (and so their ids) the same from one run to the next.
+    demo_port: int = 8765
 
     # The spaCy pipeline: an installed package name or a path to a pipeline folder.
     nlp_model: str = "en_core_web_sm"

@@ -63,7 +63,8 @@ def _run_id() -> str:
     return str(flow_run.get_id() or uuid.uuid4())
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=4))
+# The default thread pool has no cap; a few workers are plenty, since tasks are whole batches.
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def ingest(
     feeds_file: str | None = None,
     db_path: str | None = None,

@@ -3,14 +3,22 @@ from etl.dedup import article_id, canonical_url, content_hash, new_urls, stable_
 
 
 def test_clean_text_drops_furniture_and_normalises():
-    raw = "Advertisement\nThe  vote\u00a0was close.\u200b\n\nShare this\nRead more: other story\n\u201cQuote,\u201d she said."
+    raw = (
+        "Advertisement\nThe  vote\u00a0was close.\u200b\n\nShare this\n"
+        "Read more: other story\n\u201cQuote,\u201d she said."
+    )
     assert clean_text(raw) == "The vote was close.\n\u201cQuote,\u201d she said."
     assert clean_inline("  Ann\u00a0 Reed ") == "Ann Reed"
 
 
 def test_canonical_url_strips_tracking_and_fragments():
-    assert canonical_url("HTTPS://Example.COM:443/a.html?utm_source=rss&id=3#top") == "https://example.com/a.html?id=3"
-    assert article_id(canonical_url("https://example.com/a.html?utm_medium=x")) == article_id("https://example.com/a.html")
+    assert (
+        canonical_url("HTTPS://Example.COM:443/a.html?utm_source=rss&id=3#top")
+        == "https://example.com/a.html?id=3"
+    )
+    assert article_id(canonical_url("https://example.com/a.html?utm_medium=x")) == article_id(
+        "https://example.com/a.html"
+    )
 
 
 def test_ids_are_stable_and_distinct():

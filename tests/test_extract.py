@@ -51,7 +51,11 @@ def test_page_without_article_text_is_an_extraction_error():
 
 @pytest.mark.parametrize(
     ("byline", "names"),
-    [("By Ann Reed", ("Ann Reed",)), ("Ann Reed; Bo Lund", ("Ann Reed", "Bo Lund")), ("• Leroy Wright", ("Leroy Wright",))],
+    [
+        ("By Ann Reed", ("Ann Reed",)),
+        ("Ann Reed; Bo Lund", ("Ann Reed", "Bo Lund")),
+        ("• Leroy Wright", ("Leroy Wright",)),
+    ],
 )
 def test_split_authors(byline, names):
     assert split_authors(byline) == names

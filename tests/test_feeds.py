@@ -10,7 +10,8 @@ from etl.records import FeedSource
 SOURCE = FeedSource(url="http://feeds.test/feed.xml", outlet="test")
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
-<item><title>One</title><link>/a/one.html</link><guid>g1</guid><pubDate>Tue, 06 Oct 2026 08:30:00 GMT</pubDate>
+<item><title>One</title><link>/a/one.html</link><guid>g1</guid>
+<pubDate>Tue, 06 Oct 2026 08:30:00 GMT</pubDate>
 <description>first</description></item>
 <item><title>One again</title><link>http://feeds.test/a/one.html</link></item>
 <item><title>No link</title></item>
@@ -30,8 +31,13 @@ def test_rss_entries_have_absolute_urls_dates_and_no_duplicates():
 
 def test_gzip_body_without_header_and_json_feed():
     assert len(parse_feed(gzip.compress(RSS), SOURCE).entries) == 1
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "J",
-           "items": [{"id": "1", "url": "https://x.test/a", "title": "A", "date_published": "2026-10-05T10:00:00Z"}]}
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "items": [
+            {"id": "1", "url": "https://x.test/a", "title": "A", "date_published": "2026-10-05T10:00:00Z"}
+        ],
+    }
     feed = parse_feed(json.dumps(doc).encode(), SOURCE)
     assert [e.url for e in feed.entries] == ["https://x.test/a"]
     assert feed.entries[0].published is not None

@@ -28,10 +28,20 @@ def test_clean_name(text, label, name):
 
 
 def test_surname_merges_with_full_name_in_same_document():
-    items = [("PERSON", "Putin", 5), ("PERSON", "Vladimir Putin", 40), ("PERSON", "Putin", 90), ("GPE", "Putin", 99)]
+    items = [
+        ("PERSON", "Putin", 5),
+        ("PERSON", "Vladimir Putin", 40),
+        ("PERSON", "Putin", 90),
+        ("GPE", "Putin", 99),
+    ]
     assert _resolve_people(items) == ["Vladimir Putin", "Vladimir Putin", "Vladimir Putin", "Putin"]
     # Two people with one surname: the nearest full name before the mention wins.
-    items = [("PERSON", "Anna Lang", 0), ("PERSON", "Lang", 10), ("PERSON", "Peter Lang", 20), ("PERSON", "Lang", 30)]
+    items = [
+        ("PERSON", "Anna Lang", 0),
+        ("PERSON", "Lang", 10),
+        ("PERSON", "Peter Lang", 20),
+        ("PERSON", "Lang", 30),
+    ]
     assert _resolve_people(items) == ["Anna Lang", "Anna Lang", "Peter Lang", "Peter Lang"]
 
 
@@ -60,7 +70,9 @@ def test_topic_needs_actor_and_activity_and_keeps_evidence():
     assert ("term", "meddling", "title") in values and ("entity", "Russia", "lead") in values
     sport = score_topics(topic, "Moscow derby ends in a draw", "Spartak and CSKA drew 1-1 in Moscow.", [])[0]
     assert not sport.relevant
-    local = score_topics(topic, "City election results", "Voters elected a new mayor after a long campaign.", [])[0]
+    local = score_topics(
+        topic, "City election results", "Voters elected a new mayor after a long campaign.", []
+    )[0]
     assert not local.relevant and local.score < about.score
 
 
@@ -123,7 +135,10 @@ def test_demo_quotes_and_topics_against_manifest(tagger, demo_dir: Path):
     every article's topic decision right."""
     manifest = json.loads((demo_dir / "manifest.json").read_text())
     articles = [
-        extract_article((demo_dir / "site" / m["path"]).read_text().replace("__BASE__", "http://h"), "http://h/" + m["path"])
+        extract_article(
+            (demo_dir / "site" / m["path"]).read_text().replace("__BASE__", "http://h"),
+            "http://h/" + m["path"],
+        )
         for m in manifest
     ]
     taggings = tagger.tag([a.text for a in articles], [a.title for a in articles])

@@ -14,27 +14,111 @@ from spacy.tokens import Doc, Span
 from etl.records import EntityMention
 
 # Labels worth counting; numbers, dates and amounts are not entities a researcher tracks by name.
-ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART"})
+ENTITY_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART"}
+)
 
 # Titles and descriptions that precede a name ("Russian President Vladimir Putin", "Sen. Mark Warner").
 # Longest first so that "Prime Minister" wins over "Minister".
 _TITLE_WORDS = sorted(
     {
-        "president", "vice president", "prime minister", "foreign minister", "defence minister",
-        "defense minister", "interior minister", "minister", "deputy minister", "secretary of state",
-        "secretary", "ambassador", "senator", "sen.", "sen", "representative", "rep.", "rep", "congressman",
-        "congresswoman", "governor", "gov.", "mayor", "chancellor", "king", "queen", "prince", "princess",
-        "mr.", "mr", "mrs.", "mrs", "ms.", "ms", "miss", "dr.", "dr", "prof.", "prof", "professor", "sir",
-        "lord", "lady", "dame", "gen.", "gen", "general", "col.", "colonel", "lt.", "lieutenant", "adm.",
-        "admiral", "maj.", "major", "capt.", "captain", "sgt.", "judge", "justice", "chief justice",
-        "attorney general", "special counsel", "counsel", "director", "deputy director", "chairman",
-        "chairwoman", "chair", "commissioner", "spokesman", "spokeswoman", "spokesperson", "rev.",
-        "reverend", "pope", "leader", "premier", "speaker", "former", "acting", "then-president",
-        "russian", "american", "u.s.", "us", "ukrainian", "french", "german", "british", "chinese",
+        "president",
+        "vice president",
+        "prime minister",
+        "foreign minister",
+        "defence minister",
+        "defense minister",
+        "interior minister",
+        "minister",
+        "deputy minister",
+        "secretary of state",
+        "secretary",
+        "ambassador",
+        "senator",
+        "sen.",
+        "sen",
+        "representative",
+        "rep.",
+        "rep",
+        "congressman",
+        "congresswoman",
+        "governor",
+        "gov.",
+        "mayor",
+        "chancellor",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "mr.",
+        "mr",
+        "mrs.",
+        "mrs",
+        "ms.",
+        "ms",
+        "miss",
+        "dr.",
+        "dr",
+        "prof.",
+        "prof",
+        "professor",
+        "sir",
+        "lord",
+        "lady",
+        "dame",
+        "gen.",
+        "gen",
+        "general",
+        "col.",
+        "colonel",
+        "lt.",
+        "lieutenant",
+        "adm.",
+        "admiral",
+        "maj.",
+        "major",
+        "capt.",
+        "captain",
+        "sgt.",
+        "judge",
+        "justice",
+        "chief justice",
+        "attorney general",
+        "special counsel",
+        "counsel",
+        "director",
+        "deputy director",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "commissioner",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "rev.",
+        "reverend",
+        "pope",
+        "leader",
+        "premier",
+        "speaker",
+        "former",
+        "acting",
+        "then-president",
+        "russian",
+        "american",
+        "u.s.",
+        "us",
+        "ukrainian",
+        "french",
+        "german",
+        "british",
+        "chinese",
     },
     key=lambda t: -len(t),
 )
-_TITLE_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(t) for t in _TITLE_WORDS) + r")\s+)+", re.IGNORECASE)
+_TITLE_PREFIX = re.compile(
+    r"^(?:(?:" + "|".join(re.escape(t) for t in _TITLE_WORDS) + r")\s+)+", re.IGNORECASE
+)
 _POSSESSIVE = re.compile(r"(?:['’]s|s['’]|['’])$")
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 _SPACES = re.compile(r"\s+")
@@ -102,11 +186,15 @@ def clean_name(text: str, label: str) -> str:
 
 def extract_mentions(doc: Doc, aliases: AliasTable) -> tuple[EntityMention, ...]:
     """Entity mentions of a parsed document with canonical names resolved within the document."""
-    spans = [ent for ent in doc.ents if ent.label_ in ENTITY_LABELS]
-    cleaned = [(ent, _trim_span(ent)) for ent in spans]
-    cleaned = [(ent, trimmed) for ent, trimmed in cleaned if trimmed is not None]
+    cleaned: list[tuple[Span, Span]] = []
+    for ent in doc.ents:
+        trimmed = _trim_span(ent) if ent.label_ in ENTITY_LABELS else None
+        if trimmed is not None:
+            cleaned.append((ent, trimmed))
     bare = [clean_name(trimmed.text, ent.label_) for ent, trimmed in cleaned]
-    canonical = _resolve_people([(ent.label_, name, ent.start_char) for (ent, _), name in zip(cleaned, bare, strict=True)])
+    canonical = _resolve_people(
+        [(ent.label_, name, ent.start_char) for (ent, _), name in zip(cleaned, bare, strict=True)]
+    )
     mentions = []
     for (ent, trimmed), name in zip(cleaned, canonical, strict=True):
         if not name:
@@ -132,7 +220,9 @@ def _trim_span(ent: Span) -> Span | None:
     offsets point at the name as written ("Kislyak" in "Kislyak's")."""
     start, end = ent.start, ent.end
     doc = ent.doc
-    while end > start and (doc[end - 1].is_punct or doc[end - 1].is_space or doc[end - 1].lower_ in ("'s", "’s")):
+    while end > start and (
+        doc[end - 1].is_punct or doc[end - 1].is_space or doc[end - 1].lower_ in ("'s", "’s")
+    ):
         end -= 1
     while start < end and (doc[start].is_punct or doc[start].is_space):
         start += 1
@@ -140,10 +230,11 @@ def _trim_span(ent: Span) -> Span | None:
         return None
     span = doc[start:end]
     # A straight-apostrophe possessive sometimes stays inside the last token's text.
-    if _POSSESSIVE.search(span.text) and span.label_ != "":
-        cut = _POSSESSIVE.search(span.text)
-        assert cut is not None
-        return doc.char_span(span.start_char, span.start_char + cut.start(), label=ent.label_, alignment_mode="contract") or span
+    cut = _POSSESSIVE.search(span.text)
+    if cut is not None:
+        shorter = doc.char_span(span.start_char, span.start_char + cut.start(), alignment_mode="contract")
+        if shorter is not None and len(shorter):
+            return shorter
     return span
 
 
@@ -157,7 +248,9 @@ def _resolve_people(items: list[tuple[str, str, int]]) -> list[str]:
             resolved.append(name)
             continue
         parts = name.split()
-        candidates = [(p, full) for p, full in full_names if full != name and _is_short_form(parts, full.split())]
+        candidates = [
+            (p, full) for p, full in full_names if full != name and _is_short_form(parts, full.split())
+        ]
         if not candidates:
             resolved.append(name)
             continue

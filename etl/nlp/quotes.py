@@ -19,13 +19,16 @@ from etl.records import EntityMention, Quote
 
 # Lemmas of verbs that report speech. Kept to speech acts: "think" or "believe" report no words.
 SPEECH_VERBS = frozenset(
-    """say tell add state claim allege argue insist deny warn note explain write declare announce
-    accuse stress suggest acknowledge admit ask reply respond answer continue conclude remark observe
-    comment report confirm recall predict assert maintain contend emphasize emphasise caution urge charge
-    complain describe tweet post testify acknowledge concede reiterate vow promise threaten boast joke
-    quip scoff shout whisper mutter counter dismiss blame estimate""".split()
+    (
+        "say tell add state claim allege argue insist deny warn note explain write declare announce "
+        "accuse stress suggest acknowledge admit ask reply respond answer continue conclude remark "
+        "observe comment report confirm recall predict assert maintain contend emphasize emphasise "
+        "caution urge charge complain describe tweet post testify concede reiterate vow promise "
+        "threaten boast joke quip scoff shout whisper mutter counter dismiss blame estimate "
+    ).split()
 )
 OPENING = {'"': '"', "“": "”", "„": "“", "«": "»"}
+SPEAKER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 PRONOUNS_PERSON = frozenset({"he", "she", "him", "her"})
 PRONOUNS_ORG = frozenset({"it"})
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
@@ -76,7 +79,9 @@ def extract_quotes(doc: Doc, mentions: Sequence[EntityMention]) -> tuple[Quote, 
         if attribution is None:
             if len(quote_text.split()) < MIN_DIRECT_WORDS:
                 continue
-            if previous is not None and (_is_floating(text, fragment) or _same_paragraph(text, previous, fragment)):
+            if previous is not None and (
+                _is_floating(text, fragment) or _same_paragraph(text, previous, fragment)
+            ):
                 quote = _floating(previous, quote_text, start, end)
             else:
                 quote = _quote(doc, mentions, quote_text, start, end, None, "direct", 0.3)
@@ -106,7 +111,15 @@ def _find_fragments(text: str) -> list[_Fragment]:
                 closer = OPENING[char]
                 j = _find_closing(paragraph, i + 1, closer)
                 if j is None:
-                    fragments.append(_Fragment(offset + i + 1, offset + len(paragraph), offset + i, offset + len(paragraph), False))
+                    fragments.append(
+                        _Fragment(
+                            offset + i + 1,
+                            offset + len(paragraph),
+                            offset + i,
+                            offset + len(paragraph),
+                            False,
+                        )
+                    )
                     break
                 fragments.append(_Fragment(offset + i + 1, offset + j, offset + i, offset + j + 1, True))
                 i = j + 1
@@ -120,7 +133,7 @@ def _looks_opening(paragraph: str, i: int) -> bool:
     # A straight mark glued to the end of a word ("5'10\"", a stray closer) does not open a quote.
     if paragraph[i] != '"':
         return True
-    return i == 0 or not paragraph[i - 1].isalnum() or i + 1 < len(paragraph) and paragraph[i + 1].isupper()
+    return i == 0 or not paragraph[i - 1].isalnum() or (i + 1 < len(paragraph) and paragraph[i + 1].isupper())
 
 
 def _find_closing(paragraph: str, start: int, closer: str) -> int | None:
@@ -172,7 +185,7 @@ def _is_embedded(text: str, fragment: _Fragment) -> bool:
     before = text[_paragraph_start(text, fragment.open_at) : fragment.open_at].rstrip()
     if not before:
         return False
-    return before[-1] not in ":,.;!?—–-\"”"
+    return before[-1] not in ':,.;!?—–-"”'
 
 
 def _tokens_between(doc: Doc, start: int, end: int) -> list[Token]:
@@ -300,7 +313,9 @@ def _via(verb: Token) -> str | None:
     doc = verb.doc
     sentence_end = verb.sent.end
     for token in doc[verb.i + 1 : min(sentence_end, verb.i + 12)]:
-        if token.lower_ == "per" or (token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to"):
+        if token.lower_ == "per" or (
+            token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to"
+        ):
             for ent in doc.ents:
                 if ent.start > token.i and ent.start <= token.i + 4 and ent.label_ == "ORG":
                     return ent.text
@@ -333,7 +348,9 @@ def _quote(
         speaker_start=speaker.start_char if speaker is not None else None,
         speaker_end=speaker.end_char if speaker is not None else None,
         speaker_canonical=canonical,
-        cue=attribution.cue.lemma_.lower() if attribution is not None and attribution.cue is not None else None,
+        cue=attribution.cue.lemma_.lower()
+        if attribution is not None and attribution.cue is not None
+        else None,
         kind=kind,  # type: ignore[arg-type]
         via=attribution.via if attribution is not None else None,
         confidence=round(confidence, 2),
@@ -360,15 +377,10 @@ def _floating(previous: Quote, quote_text: str, start: int, end: int) -> Quote:
 
 def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
     for mention in mentions:
-        if mention.start < speaker.end_char and speaker.start_char < mention.end and mention.label in (
-            "PERSON",
-            "ORG",
-            "GPE",
-            "NORP",
-        ):
-            # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
-            if mention.end >= speaker.end_char - 1:
-                return mention.canonical
+        overlaps = mention.start < speaker.end_char and speaker.start_char < mention.end
+        # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
+        if overlaps and mention.label in SPEAKER_LABELS and mention.end >= speaker.end_char - 1:
+            return mention.canonical
     by_name = _person_named(speaker.text, mentions)
     if by_name is not None:
         return by_name
@@ -416,7 +428,9 @@ def _most_recent(mentions: Sequence[EntityMention], before: int, labels: tuple[s
     return best.canonical if best is not None else None
 
 
-def _indirect_quotes(doc: Doc, mentions: Sequence[EntityMention], covered: list[tuple[int, int]]) -> list[Quote]:
+def _indirect_quotes(
+    doc: Doc, mentions: Sequence[EntityMention], covered: list[tuple[int, int]]
+) -> list[Quote]:
     """Reported speech without quotation marks: a speech verb with a subject and a clausal complement,
     `according to NAME, …`, and `NAME accused X of …`."""
     quotes: list[Quote] = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from etl.records import EntityMention, TopicEvidence, TopicScore
+from etl.records import EntityMention, TopicEvidence, TopicScore, Where
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ def load_topics(path: Path | None = None) -> tuple[TopicDefinition, ...]:
     topics = []
     for name, spec in tomllib.loads(text).get("topics", {}).items():
         terms = tuple(
-            _TermRule(re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), rule.get("group", ""), float(rule["weight"]))
+            _TermRule(
+                re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), rule.get("group", ""), float(rule["weight"])
+            )
             for rule in spec.get("terms", [])
             for pattern in rule["patterns"]
         )
@@ -99,14 +101,14 @@ def _score(topic: TopicDefinition, title: str, text: str, mentions: Sequence[Ent
                 raw += _contribution(topic, rule.weight, where, count)
                 groups.update(_groups(rule.group))
     for entity_rule in topic.entities:
-        counts_by_where: dict[str, Counter[str]] = {}
+        counts_by_where: dict[Where, Counter[str]] = {}
         for mention in mentions:
             if mention.canonical in entity_rule.names:
-                where = "lead" if mention.start < topic.lead_chars else "body"
-                counts_by_where.setdefault(where, Counter())[mention.canonical] += 1
+                place: Where = "lead" if mention.start < topic.lead_chars else "body"
+                counts_by_where.setdefault(place, Counter())[mention.canonical] += 1
         for where, counts in counts_by_where.items():
             for value, count in counts.items():
-                evidence.append(TopicEvidence("entity", value, where, count, entity_rule.weight))  # type: ignore[arg-type]
+                evidence.append(TopicEvidence("entity", value, where, count, entity_rule.weight))
                 raw += _contribution(topic, entity_rule.weight, where, count)
                 groups.update(_groups(entity_rule.group))
     score = 1.0 - math.exp(-raw / topic.scale) if raw > 0 else 0.0
@@ -114,7 +116,9 @@ def _score(topic: TopicDefinition, title: str, text: str, mentions: Sequence[Ent
         score *= topic.missing_group_factor
     score = round(score, 4)
     evidence.sort(key=lambda e: -_contribution(topic, e.weight, e.where, e.count))
-    return TopicScore(topic=topic.name, score=score, relevant=score >= topic.threshold, evidence=tuple(evidence))
+    return TopicScore(
+        topic=topic.name, score=score, relevant=score >= topic.threshold, evidence=tuple(evidence)
+    )
 
 
 def _groups(group: str) -> set[str]:
@@ -126,11 +130,13 @@ def _contribution(topic: TopicDefinition, weight: float, where: str, count: int)
     return weight * boost * (1.0 + math.log(count))
 
 
-def _term_counts(pattern: re.Pattern[str], title: str, text: str, lead_chars: int) -> dict[str, Counter[str]]:
-    found: dict[str, Counter[str]] = {}
+def _term_counts(
+    pattern: re.Pattern[str], title: str, text: str, lead_chars: int
+) -> dict[Where, Counter[str]]:
+    found: dict[Where, Counter[str]] = {}
     for match in pattern.finditer(title):
         found.setdefault("title", Counter())[match.group(0).lower()] += 1
     for match in pattern.finditer(text):
-        where = "lead" if match.start() < lead_chars else "body"
+        where: Where = "lead" if match.start() < lead_chars else "body"
         found.setdefault(where, Counter())[match.group(0).lower()] += 1
     return found

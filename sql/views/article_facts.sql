@@ -1,0 +1,40 @@
+-- name: article_facts
+-- description: One row per article with its publication day (UTC) and the russian_interference
+--   topic score, left-joined (NULL when the article was not scored for that topic).
+-- Days are UTC calendar days; an article without a published time is dated by when it was fetched,
+-- so that it still shows up in the daily and weekly trends.
+create or replace view article_facts as
+with source_articles as (
+    select
+        article_id,
+        outlet,
+        published,
+        fetched_at,
+        title,
+        canonical_url,
+        word_count,
+        cast(timezone('UTC', coalesce(published, fetched_at)) as date) as published_day
+    from articles
+),
+
+russian_interference as (
+    select
+        article_id,
+        score,
+        relevant
+    from article_topics
+    where topic = 'russian_interference'
+)
+
+select
+    source_articles.article_id,
+    source_articles.outlet,
+    source_articles.published,
+    source_articles.published_day,
+    source_articles.title,
+    source_articles.canonical_url,
+    source_articles.word_count,
+    russian_interference.score as russian_interference_score,
+    russian_interference.relevant as russian_interference_relevant
+from source_articles
+left join russian_interference using (article_id);
