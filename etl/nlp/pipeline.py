@@ -25,7 +25,12 @@ def model_available(model: str) -> bool:
     path = Path(model)
     if path.is_dir():
         return (path / "config.cfg").is_file()
-    return importlib.util.find_spec(model.replace("-", "_")) is not None
+    if "/" in model or "\\" in model or model.startswith("."):
+        return False  # a path that does not exist
+    try:
+        return importlib.util.find_spec(model.replace("-", "_")) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def load_pipeline(model: str) -> Language:
