@@ -251,8 +251,12 @@ def model_ensure() -> None:
         )
         raise typer.Exit(1)
     console.print(f"spaCy pipeline {model} missing: python -m spacy download {model}")
-    done = subprocess.run([sys.executable, "-m", "spacy", "download", model], check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "spacy", "download", model], check=False, capture_output=True, text=True
+    )
     if done.returncode != 0 or not model_available(model):
+        reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        err_console.print(f"spacy download failed: {reason[0][:300]}")
         err_console.print(
             f"[red]Could not download {model} (offline?). Install it with `python -m spacy download {model}` "
             "on a machine with internet, or set NEWSWATCH_NLP_MODEL to a pipeline folder, e.g. "
