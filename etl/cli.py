@@ -24,8 +24,10 @@ from etl.settings import Settings
 
 app = typer.Typer(help="newswatch: news ingestion, tagging and trend SQL.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.")
+feeds_app = typer.Typer(help="The feeds newswatch polls: add, import, export, list, discover.")
 model_app = typer.Typer(help="The spaCy pipeline.")
 app.add_typer(db_app, name="db")
+app.add_typer(feeds_app, name="feeds")
 app.add_typer(model_app, name="model")
 console = Console()
 err_console = Console(stderr=True)
@@ -51,16 +53,19 @@ def _settings(db: Path | None = None, **overrides: Any) -> Settings:
 @app.command()
 def ingest(
     feeds: Annotated[
-        Path | None, typer.Option(help="feeds.toml to poll (default: NEWSWATCH_FEEDS_FILE)")
+        Path | None, typer.Option(help="feeds.toml to register and poll (default: NEWSWATCH_FEEDS_FILE)")
     ] = None,
+    all_feeds: Annotated[bool, typer.Option("--all", help="poll every feed, not only the due ones")] = False,
     db: DbOption = None,
 ) -> None:
-    """Run the ingest flow once: poll feeds, fetch new articles, tag and load them."""
+    """Run the ingest flow once: poll the due feeds, fetch new articles, tag and load them."""
     _quiet_prefect()
     from flows.ingest import ingest as ingest_flow
 
     settings = _settings(db, feeds_file=feeds)
-    counts = ingest_flow(feeds_file=str(settings.feeds_file), db_path=str(settings.database))
+    counts = ingest_flow(
+        feeds_file=str(settings.feeds_file), db_path=str(settings.database), poll_all=all_feeds
+    )
     console.print(counts)
 
 
@@ -84,6 +89,8 @@ def demo(
                 feeds_file=str(settings.demo_dir / "feeds.toml"),
                 db_path=str(settings.database),
                 base_url=base_url,
+                # The demo outlets live on this machine, which the SSRF guard refuses by default.
+                allow_networks=["127.0.0.1/32"],
             )
     except PortInUse as exc:
         err_console.print(f"[red]{exc}[/red]")
@@ -224,6 +231,119 @@ def annotation(doc_id: str, tagging: Tagging) -> dict[str, Any]:
     }
 
 
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="feed or sitemap URL")],
+    outlet: Annotated[str | None, typer.Option(help="short outlet id (default: the host)")] = None,
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    sitemap: Annotated[bool, typer.Option("--sitemap", help="the URL is a (news) sitemap")] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a feed to the database (it is polled from the next ingest on)."""
+    from etl.feeds import source_for
+
+    settings = _settings(db)
+    source = source_for(url, outlet=outlet, name=name, kind="sitemap" if sitemap else "feed")
+    con = _writable(settings)
+    try:
+        store.register_feeds(con, [source])
+    finally:
+        con.close()
+    console.print(f"added {source.url} (outlet {source.outlet})")
+
+
+@feeds_app.command("import")
+def feeds_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="an OPML file")],
+    db: DbOption = None,
+) -> None:
+    """Add every feed of an OPML file."""
+    from etl.opml import parse_opml
+
+    settings = _settings(db)
+    try:
+        sources = parse_opml(file.read_bytes())
+    except ValueError as exc:
+        err_console.print(f"[red]{file}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    con = _writable(settings)
+    try:
+        store.register_feeds(con, sources)
+    finally:
+        con.close()
+    console.print(f"{len(sources)} feeds imported from {file}")
+
+
+@feeds_app.command("export")
+def feeds_export(
+    out: Annotated[Path | None, typer.Option("--out", help="write here instead of standard output")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write every feed as OPML 2.0."""
+    from etl.opml import export_opml
+    from etl.records import FeedSource
+
+    settings = _settings(db)
+    con = store.connect(settings.database, read_only=True)
+    try:
+        states = store.feed_states(con)
+    finally:
+        con.close()
+    sources = [FeedSource(url=s.url, outlet=s.outlet, name=s.name) for s in states]
+    body = export_opml(sources)
+    if out is None:
+        sys.stdout.write(body.decode("utf-8"))
+    else:
+        out.write_bytes(body)
+        console.print(f"{len(sources)} feeds written to {out}")
+
+
+@feeds_app.command("discover")
+def feeds_discover(
+    site: Annotated[str, typer.Argument(help="a site's homepage URL")],
+    add: Annotated[bool, typer.Option("--add", help="add the feeds found")] = False,
+    outlet: Annotated[str | None, typer.Option(help="outlet id for --add (default: the host)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Find a site's feeds (declared links, linked feeds, common paths), confirmed by fetching them."""
+    from etl.discover import probe_site
+    from etl.feeds import source_for
+    from etl.fetch import Fetcher
+
+    settings = _settings(db)
+    with Fetcher(settings) as fetcher:
+        found = probe_site(fetcher, site)
+    if not found:
+        err_console.print(f"no feed found for {site}")
+        raise typer.Exit(1)
+    table = Table("url", "kind", "found by", "title")
+    for feed in found:
+        table.add_row(feed.url, feed.kind, feed.how, feed.title)
+    console.print(table)
+    if add:
+        sources = [
+            source_for(f.url, outlet=outlet, kind="sitemap" if f.kind == "sitemap" else "feed") for f in found
+        ]
+        con = _writable(settings)
+        try:
+            store.register_feeds(con, sources)
+        finally:
+            con.close()
+        console.print(f"added {len(sources)} feeds")
+
+
+@feeds_app.command("list")
+def feeds_list(db: DbOption = None) -> None:
+    """The feeds and their health: status, last success, failures, next poll, items per day."""
+    settings = _settings(db)
+    con = store.connect(settings.database, read_only=True)
+    try:
+        columns, rows = run_query(con, settings.sql_dir, "feed_health", {})
+    finally:
+        con.close()
+    _print_rows(columns, rows, "table")
+
+
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or upgrade the schema and views."""
@@ -263,6 +383,12 @@ def model_ensure() -> None:
             "NEWSWATCH_NLP_MODEL=/path/to/en_core_web_sm-3.8.0.[/red]"
         )
         raise typer.Exit(1)
+
+
+def _writable(settings: Settings) -> Any:
+    con = store.connect(settings.database)
+    store.upgrade(con, settings.sql_dir)
+    return con
 
 
 def _read_docs(path: Path) -> Iterator[tuple[str, str]]:

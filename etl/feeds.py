@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import calendar
 import gzip
+import io
 import json
 import re
 import tomllib
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,31 @@ from dateutil import parser as date_parser
 
 from etl.records import FeedEntry, FeedSource, ParsedFeed
 
+# The most a compressed feed or sitemap body may inflate to.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+def decompress_capped(body: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str | None]:
+    """Gunzip `body` when it starts with the gzip magic bytes, reading at most `max_bytes` of output from
+    the stream, so a gzip bomb costs `max_bytes` of memory and yields an error instead of exhausting RAM.
+    Returns `(data, problem)`; `problem` is None when the data is usable."""
+    if body[:2] != b"\x1f\x8b":
+        if len(body) > max_bytes:
+            return b"", f"too large: body is over {max_bytes} bytes"
+        return body, None
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+            data = stream.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        return b"", f"bad gzip: {exc or type(exc).__name__}"
+    if len(data) > max_bytes:
+        return b"", f"too large: decompresses to over {max_bytes} bytes"
+    return data, None
+
 
 def load_feed_sources(path: Path, *, base_url: str | None = None) -> list[FeedSource]:
-    """Read a feeds.toml (`[[feeds]]` tables with url, outlet, name). `base_url` fills the `__BASE__`
+    """Read a feeds.toml (`[[feeds]]` tables with url, outlet, name, and optionally kind ("feed" or
+    "sitemap"), obey_robots (bool) and host_rate (requests/s)). `base_url` fills the `__BASE__`
     placeholder that the bundled demo feeds use for their local server's address."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     sources = []
@@ -30,16 +54,37 @@ def load_feed_sources(path: Path, *, base_url: str | None = None) -> list[FeedSo
             raise ValueError(f"{path}: feeds[{i}] has no url")
         if base_url is not None:
             url = url.replace("__BASE__", base_url.rstrip("/"))
-        sources.append(
-            FeedSource(url=url, outlet=item.get("outlet") or _host(url), name=item.get("name", ""))
-        )
+        try:
+            source = source_for(
+                url, outlet=item.get("outlet"), name=item.get("name", ""), kind=item.get("kind", "feed")
+            )
+        except ValueError as exc:
+            raise ValueError(f"{path}: feeds[{i}]: {exc}") from exc
+        sources.append(replace(source, obey_robots=item.get("obey_robots"), host_rate=item.get("host_rate")))
     return sources
 
 
-def parse_feed(body: bytes, source: FeedSource, *, content_type: str = "") -> ParsedFeed:
+def source_for(url: str, *, outlet: str | None = None, name: str = "", kind: str = "feed") -> FeedSource:
+    """A feed source for a URL given on the command line; the outlet defaults to the host."""
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    if kind not in ("feed", "sitemap"):
+        raise ValueError(f"kind must be 'feed' or 'sitemap', not {kind!r}")
+    return FeedSource(
+        url=url, outlet=outlet or _host(url), name=name, kind="sitemap" if kind == "sitemap" else "feed"
+    )
+
+
+def parse_feed(
+    body: bytes, source: FeedSource, *, content_type: str = "", max_bytes: int = DEFAULT_MAX_BYTES
+) -> ParsedFeed:
     """Parse one RSS/Atom document. Ill-formed feeds still yield what feedparser could recover;
     `error` is set when nothing usable came out, so the caller can record it against the feed."""
-    body = _gunzip_if_needed(body)
+    # Some servers send gzip bodies without a Content-Encoding header, so the client did not decode them.
+    body, problem = decompress_capped(body, max_bytes)
+    if problem:
+        return ParsedFeed(feed_url=source.url, title="", entries=(), error=problem)
     if body.lstrip()[:1] == b"{":
         return _parse_json_feed(body, source)
     headers = {"content-location": source.url}
@@ -119,16 +164,6 @@ def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
             )
         )
     return ParsedFeed(feed_url=source.url, title=str(doc.get("title") or ""), entries=tuple(entries))
-
-
-def _gunzip_if_needed(body: bytes) -> bytes:
-    # Some servers send gzip bodies without a Content-Encoding header, so the client did not decode them.
-    if body[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(body)
-        except (OSError, EOFError, zlib.error):
-            return body
-    return body
 
 
 def _first_alternate(raw: Any) -> str:

@@ -3,8 +3,10 @@ wraps each of these in a task; tests and other callers can run them without Pref
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from etl import store
@@ -13,17 +15,40 @@ from etl.extract import ExtractionError, extract_article
 from etl.feeds import parse_feed
 from etl.fetch import Fetcher
 from etl.nlp.pipeline import Tagger
+from etl.polling import FeedState, PollOutcome, after_poll
 from etl.rawstore import keep_raw
-from etl.records import Article, FeedEntry, FeedSource, FetchResult, ItemError, TaggedArticle
+from etl.records import Article, FeedEntry, FeedSource, FetchRequest, FetchResult, ItemError, TaggedArticle
+from etl.settings import Settings
+from etl.sitemaps import parse_sitemap, recent_children
+
+# A first poll of a sitemap index reads the children modified in the last few days; later polls read
+# those changed since the last successful poll. Never more than this many children per poll.
+SITEMAP_LOOKBACK_DAYS = 2
+MAX_SITEMAP_CHILDREN = 20
 
 
 @dataclass(frozen=True)
-class FeedPollResult:
-    """One feed's poll: what to record about the feed, and the entries it listed."""
+class FeedRead:
+    """One polled feed, read: its entries when the body changed, or why there are none."""
 
-    poll: store.FeedPoll
+    state: FeedState
+    fetched: FetchResult
+    title: str
     entries: tuple[FeedEntry, ...]
-    error: ItemError | None
+    unchanged: bool
+    body_sha256: str | None
+    error: str | None
+    children: tuple[str, ...] = ()  # child sitemaps of a sitemap index, still to be read
+
+
+@dataclass(frozen=True)
+class PollResults:
+    """Everything a round of polling produced: feed states and logs to record, entries to fetch."""
+
+    polls: tuple[store.FeedPoll, ...]
+    items: tuple[store.FeedItem, ...]
+    new_entries: tuple[FeedEntry, ...]
+    errors: tuple[ItemError, ...]
 
 
 @dataclass(frozen=True)
@@ -35,29 +60,163 @@ class ProcessedBatch:
     errors: tuple[ItemError, ...] = field(default_factory=tuple)
 
 
-def poll_feeds(fetcher: Fetcher, sources: Sequence[FeedSource]) -> list[FeedPollResult]:
-    """Fetch and parse feeds concurrently. A failed feed is recorded, never raised."""
-    results = []
-    for source, fetched in zip(sources, fetcher.fetch_many(s.url for s in sources), strict=True):
-        error = fetched.error
-        entries: tuple[FeedEntry, ...] = ()
-        title = ""
-        if fetched.ok:
-            parsed = parse_feed(fetched.body, source, content_type=fetched.content_type)
-            entries, title, error = parsed.entries, parsed.title, parsed.error
-        poll = store.FeedPoll(
-            url=source.url,
-            outlet=source.outlet,
-            name=source.name,
-            title=title,
-            polled_at=fetched.fetched_at,
-            status=fetched.status,
-            error=error,
-            entry_count=len(entries),
+def feed_request(state: FeedState) -> FetchRequest:
+    """The conditional, polite request for one feed."""
+    return FetchRequest(
+        url=state.url,
+        kind="sitemap" if state.kind == "sitemap" else "feed",
+        etag=state.etag,
+        last_modified=state.last_modified,
+        obey_robots=state.obey_robots,
+        host_rate=state.host_rate,
+    )
+
+
+def page_request(entry: FeedEntry, feed: FeedState | None) -> FetchRequest:
+    """The request for an article page a feed listed: the feed's robots and politeness settings apply."""
+    if feed is None:
+        return FetchRequest(url=entry.url, kind="page")
+    return FetchRequest(url=entry.url, kind="page", obey_robots=feed.obey_robots, host_rate=feed.host_rate)
+
+
+def read_feed(state: FeedState, fetched: FetchResult) -> FeedRead:
+    """Interpret a feed response: a 304, or a body identical to the last one, is unchanged (some servers
+    send a fresh ETag for the same feed); otherwise the body is parsed as a feed or a sitemap."""
+    if fetched.not_modified:
+        return FeedRead(state, fetched, "", (), True, state.body_sha256, None)
+    if not fetched.ok:
+        return FeedRead(state, fetched, "", (), False, None, fetched.error or f"HTTP {fetched.status}")
+    digest = hashlib.sha256(fetched.body).hexdigest()
+    if digest == state.body_sha256:
+        return FeedRead(state, fetched, "", (), True, digest, None)
+    # Relative links resolve against where the body came from, after redirects.
+    source = FeedSource(url=fetched.final_url or state.url, outlet=state.outlet, name=state.name)
+    if state.kind == "sitemap":
+        doc = parse_sitemap(fetched.body, source)
+        since = state.last_success_at or fetched.fetched_at - timedelta(days=SITEMAP_LOOKBACK_DAYS)
+        children = tuple(recent_children(doc, since)[:MAX_SITEMAP_CHILDREN])
+        entries = tuple(replace(e, feed_url=state.url) for e in doc.entries)
+        return FeedRead(state, fetched, doc.publication, entries, False, digest, doc.error, children)
+    parsed = parse_feed(fetched.body, source, content_type=fetched.content_type)
+    entries = tuple(replace(e, feed_url=state.url) for e in parsed.entries)
+    return FeedRead(state, fetched, parsed.title, entries, False, digest, parsed.error)
+
+
+def poll_feeds(fetcher: Fetcher, states: Sequence[FeedState]) -> list[FeedRead]:
+    """Fetch (conditionally, politely, concurrently) and read feeds; the fresh children of sitemap
+    indexes are fetched in a second round and their entries credited to the index's feed."""
+    results = fetcher.fetch_many(feed_request(s) for s in states)
+    reads = [read_feed(state, result) for state, result in zip(states, results, strict=True)]
+    wanted = [(i, child) for i, read in enumerate(reads) for child in read.children]
+    if not wanted:
+        return reads
+    child_results = fetcher.fetch_many(
+        FetchRequest(url=child, kind="sitemap", obey_robots=reads[i].state.obey_robots) for i, child in wanted
+    )
+    extra: dict[int, list[FeedEntry]] = {}
+    problems: dict[int, list[str]] = {}
+    for (i, child), result in zip(wanted, child_results, strict=True):
+        state = reads[i].state
+        if not result.ok:
+            problems.setdefault(i, []).append(f"{child}: {result.error or result.status}")
+            continue
+        doc = parse_sitemap(result.body, FeedSource(url=result.final_url or child, outlet=state.outlet))
+        extra.setdefault(i, []).extend(replace(e, feed_url=state.url) for e in doc.entries)
+        if doc.error:
+            problems.setdefault(i, []).append(f"{child}: {doc.error}")
+    merged = []
+    for i, read in enumerate(reads):
+        entries = read.entries + tuple(extra.get(i, ()))
+        # A child that failed is worth a note, but the index itself answered: not a feed failure
+        # unless nothing at all came out of it.
+        error = read.error or ("; ".join(problems[i]) if i in problems and not entries else None)
+        merged.append(replace(read, entries=entries, error=error, children=()))
+    return merged
+
+
+def finish_polls(
+    reads: Sequence[FeedRead], known_canonical: set[str], settings: Settings, run_id: str
+) -> PollResults:
+    """Count new and already-known items per feed, schedule each feed's next poll (etl.polling), and
+    pick the entries to fetch: new ones, the first listing winning when several feeds carry a story."""
+    polls: list[store.FeedPoll] = []
+    items: list[store.FeedItem] = []
+    fresh: list[FeedEntry] = []
+    taken: set[str] = set()
+    errors: list[ItemError] = []
+    for read in reads:
+        new_items = seen_items = 0
+        for entry in read.entries:
+            key = canonical_url(entry.url)
+            is_new = key not in known_canonical
+            new_items += is_new
+            seen_items += not is_new
+            items.append(
+                store.FeedItem(
+                    feed_id=read.state.feed_id,
+                    canonical_url=key,
+                    url=entry.url,
+                    guid=entry.guid,
+                    title=entry.title,
+                    published=entry.published,
+                    seen_at=read.fetched.fetched_at,
+                    outcome="new" if is_new else "seen",
+                    reason=None,
+                    run_id=run_id,
+                )
+            )
+            if is_new and key not in taken:
+                taken.add(key)
+                fresh.append(entry)
+        outcome = PollOutcome(
+            polled_at=read.fetched.fetched_at,
+            status=read.fetched.status,
+            error=read.error,
+            unchanged=read.unchanged,
+            new_items=new_items,
+            seen_items=seen_items,
+            etag=read.fetched.etag,
+            last_modified=read.fetched.last_modified,
+            body_sha256=read.body_sha256,
+            moved_to=read.fetched.permanent_redirect,
+            retry_after_s=read.fetched.retry_after_s,
         )
-        item_error = ItemError(item=source.url, stage="feed", error=error) if error else None
-        results.append(FeedPollResult(poll=poll, entries=entries, error=item_error))
-    return results
+        if read.error:
+            errors.append(ItemError(item=read.state.url, stage="feed", error=read.error))
+        polls.append(
+            store.FeedPoll(
+                state=after_poll(read.state, outcome, settings),
+                outcome=outcome,
+                title=read.title or None,
+                entries=len(read.entries),
+                bytes=len(read.fetched.body),
+                elapsed_ms=read.fetched.elapsed_ms,
+                run_id=run_id,
+            )
+        )
+    return PollResults(tuple(polls), tuple(items), tuple(fresh), tuple(errors))
+
+
+def item_outcomes(
+    entries: Sequence[FeedEntry], records: Sequence[store.FetchRecord], feed_ids: dict[str, int], run_id: str
+) -> list[store.FeedItem]:
+    """What became of each fetched feed entry, for `feed_items`."""
+    return [
+        store.FeedItem(
+            feed_id=feed_ids[entry.feed_url],
+            canonical_url=canonical_url(entry.url),
+            url=entry.url,
+            guid=entry.guid,
+            title=entry.title,
+            published=entry.published,
+            seen_at=record.fetched_at,
+            outcome=record.outcome,
+            reason=record.error,
+            run_id=run_id,
+        )
+        for entry, record in zip(entries, records, strict=True)
+        if entry.feed_url in feed_ids
+    ]
 
 
 def select_new_entries(entries: Sequence[FeedEntry], known_canonical: set[str]) -> list[FeedEntry]:
@@ -70,6 +229,14 @@ def select_new_entries(entries: Sequence[FeedEntry], known_canonical: set[str]) 
             seen.add(key)
             fresh.append(entry)
     return fresh
+
+
+def _failure_outcome(result: FetchResult) -> str:
+    if result.error is not None and result.error.startswith("robots:"):
+        return "robots"
+    if result.status in (404, 410):
+        return "gone"
+    return "fetch_error"
 
 
 def process_batch(
@@ -91,8 +258,8 @@ def process_batch(
         raw_sha = keep_raw(raw_dir, result.body) if raw_dir is not None and result.ok else None
         outcome, error, canonical = "loaded", result.error, canonical_url(result.final_url)
         if not result.ok:
-            outcome = "fetch_error"
             error = error or f"HTTP {result.status}"
+            outcome = _failure_outcome(result)
         else:
             try:
                 extracted = extract_article(
@@ -124,6 +291,8 @@ def process_batch(
                     )
             except ExtractionError as exc:
                 outcome, error = "extract_error", str(exc)
+            except Exception as exc:  # a page that breaks a parser must not take the batch down with it
+                outcome, error = "extract_error", f"{type(exc).__name__}: {exc}"
         if error:
             errors.append(ItemError(item=result.url, stage=outcome, error=error))
         records.append(

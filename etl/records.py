@@ -9,11 +9,16 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class FeedSource:
-    """One feed to poll, as listed in feeds.toml."""
+    """One feed to poll, as listed in feeds.toml (or added with `newswatch feeds add`)."""
 
     url: str
     outlet: str
     name: str = ""
+    kind: Literal["feed", "sitemap"] = "feed"
+    # None: the settings' default (obey robots.txt for article pages); True/False overrides it.
+    obey_robots: bool | None = None
+    # Requests per second to this feed's host; None: the settings' default.
+    host_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,31 @@ class ParsedFeed:
     error: str | None = None
 
 
+FetchKind = Literal["feed", "page", "robots", "sitemap"]
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """One URL to fetch, with what the fetcher needs to be polite and conditional about it."""
+
+    url: str
+    kind: FetchKind = "page"
+    etag: str | None = None
+    last_modified: str | None = None
+    # None: obey robots.txt for pages and sitemaps (feeds are listed by their owners for polling).
+    obey_robots: bool | None = None
+    # Per-request override of the host's politeness (requests per second); None: the settings' default.
+    host_rate: float | None = None
+
+
 @dataclass(frozen=True)
 class FetchResult:
-    """What happened when one URL was fetched. `body` is the raw bytes as received (empty on error)."""
+    """What happened when one URL was fetched. `body` is the raw bytes as received (empty on error).
+
+    `status` is the final HTTP status (None when no response came). A 304 has `not_modified=True` and an
+    empty body. `permanent_redirect` is the new URL when a 301/308 moved the resource. `retry_after_s`
+    carries a 429/503 Retry-After the fetcher did not wait out. `error` is a short reason, prefixed with
+    its kind ("timeout:", "HTTP 404", "too large:", "robots:", "blocked:", "content-type:", …)."""
 
     url: str
     final_url: str
@@ -51,6 +78,12 @@ class FetchResult:
     fetched_at: datetime
     elapsed_ms: int
     error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    permanent_redirect: str | None = None
+    retry_after_s: float | None = None
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:

@@ -30,12 +30,27 @@ class Settings(BaseSettings):
     user_agent: str = "newswatch/0.1 (+https://example.org/newswatch; research crawler)"
     fetch_timeout_s: float = 20.0
     fetch_connect_timeout_s: float = 10.0
-    fetch_max_bytes: int = 5_000_000
+    fetch_max_bytes: int = 5_000_000  # article pages, counted after decompression
+    feed_max_bytes: int = 10_000_000  # feeds and sitemaps, counted after decompression
     fetch_retries: int = 2
     fetch_backoff_s: float = 0.5
-    fetch_concurrency: int = 8
-    fetch_per_host_delay_s: float = 0.0
+    fetch_concurrency: int = 32  # requests in flight overall
+    fetch_host_concurrency: int = 2  # requests in flight per host
+    fetch_host_rate: float = 1.0  # requests per second per host
+    fetch_retry_after_max_s: float = 30.0  # longer Retry-After values are recorded, not waited out
     max_redirects: int = 5
+    # SSRF guard: hosts resolving to loopback/private/link-local/multicast addresses are refused unless
+    # they fall in one of these networks (CIDR, e.g. "127.0.0.0/8") or hosts.
+    fetch_allow_networks: list[str] = Field(default_factory=list)
+    obey_robots: bool = True
+    robots_ttl_s: float = 86_400.0
+
+    # Adaptive feed polling: intervals between polls stay within these bounds.
+    poll_min_interval_s: float = 600.0
+    poll_max_interval_s: float = 86_400.0
+    poll_default_interval_s: float = 3_600.0
+    # After this many consecutive failures a feed is paused, with a pause that doubles each time.
+    feed_pause_after_failures: int = 5
 
     batch_size: int = 100
     task_workers: int = 4

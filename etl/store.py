@@ -46,6 +46,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     column,
     func,
     null,
@@ -60,21 +61,27 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import TableClause
 
 from etl.dedup import stable_id
-from etl.records import EntityMention, TaggedArticle
+from etl.polling import FeedState, PollOutcome
+from etl.records import EntityMention, FeedSource, TaggedArticle
 
 __all__ = [
     "SCHEMA_VERSION",
+    "FeedItem",
     "FeedPoll",
     "FetchRecord",
     "LoadCounts",
     "connect",
     "entity_id_of",
+    "feed_states",
     "finish_run",
     "known_canonical_urls",
     "load_articles",
     "metadata",
+    "record_feed_items",
     "record_feed_polls",
     "record_fetches",
+    "register_feeds",
+    "settled_item_urls",
     "start_run",
     "table_counts",
     "upgrade",
@@ -97,15 +104,68 @@ def _id_pk(name: str) -> Column[int]:
 feeds = Table(
     "feeds",
     metadata,
-    _id_pk("feed_id"),  # stable_id("feed", url)
-    Column("url", String, nullable=False, unique=True),
+    _id_pk("feed_id"),  # stable_id("feed", listed_url)
+    Column("listed_url", String, nullable=False, unique=True),  # as the user listed it
+    Column("url", String, nullable=False),  # where it is polled now: a 301/308 moves it
     Column("outlet", String),
     Column("name", String),
+    Column("kind", String),  # 'feed' | 'sitemap'
+    Column("obey_robots", Boolean),  # NULL: the settings' default
+    Column("host_rate", Double),  # requests/s to its host; NULL: the settings' default
     Column("title", String),
+    Column("added_at", TimestampTZ),
+    # Conditional GET validators, and the hash of the last body for servers whose validators lie.
+    Column("etag", String),
+    Column("last_modified", String),
+    Column("body_sha256", String),
+    # Health and schedule (etl.polling).
     Column("last_polled_at", TimestampTZ),
     Column("last_status", Integer),
     Column("last_error", String),
     Column("last_entry_count", Integer),
+    Column("last_success_at", TimestampTZ),
+    Column("consecutive_failures", Integer),
+    Column("poll_interval_s", Double),
+    Column("next_poll_at", TimestampTZ),
+    Column("paused", Boolean),
+)
+
+feed_polls = Table(
+    "feed_polls",
+    metadata,
+    _id_pk("poll_id"),  # stable_id("poll", feed_id, polled_at)
+    Column("feed_id", BigInteger),
+    Column("url", String),
+    Column("polled_at", TimestampTZ),
+    Column("status", Integer),
+    Column("bytes", Integer),
+    Column("elapsed_ms", Integer),
+    Column("unchanged", Boolean),  # 304, or the same body as last time
+    Column("entries", Integer),
+    Column("new_items", Integer),
+    Column("seen_items", Integer),
+    Column("error", String),
+    Column("next_poll_at", TimestampTZ),
+    Column("run_id", String),
+)
+
+feed_items = Table(
+    "feed_items",
+    metadata,
+    Column("feed_id", BigInteger, nullable=False),
+    Column("canonical_url", String, nullable=False),
+    Column("url", String),
+    Column("guid", String),
+    Column("title", String),
+    Column("published", TimestampTZ),
+    Column("first_seen_at", TimestampTZ),
+    Column("last_seen_at", TimestampTZ),
+    # 'new' (listed, not yet processed), 'seen' (already known when listed), then what became of it:
+    # 'loaded', 'duplicate', 'robots', 'gone' (404/410), 'fetch_error', 'extract_error'.
+    Column("outcome", String),
+    Column("reason", String),
+    Column("run_id", String),
+    PrimaryKeyConstraint("feed_id", "canonical_url"),
 )
 
 fetches = Table(
@@ -224,8 +284,12 @@ schema_info = Table(
 _DIALECT = Dialect(paramstyle="qmark")
 
 
-def _sql(statement: ClauseElement) -> str:
-    """Compile a Core statement to DuckDB SQL text (bound parameters stay `?` placeholders)."""
+def _sql(statement: ClauseElement, *, inline_constants: bool = False) -> str:
+    """Compile a Core statement to DuckDB SQL text (bound parameters stay `?` placeholders).
+    `inline_constants` writes the statement's literal values into the SQL instead: only for statements
+    whose values are constants of this module, never data."""
+    if inline_constants:
+        return str(statement.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
     return str(statement.compile(dialect=_DIALECT))
 
 
@@ -261,16 +325,35 @@ class FetchRecord:
 
 @dataclass(frozen=True)
 class FeedPoll:
-    """The outcome of polling one feed, upserted into `feeds`."""
+    """One poll of one feed: the feed's state after it (etl.polling) and what the poll found."""
 
-    url: str
-    outlet: str
-    name: str
+    state: FeedState
+    outcome: PollOutcome
     title: str | None
-    polled_at: datetime
-    status: int | None
-    error: str | None
-    entry_count: int
+    entries: int
+    bytes: int
+    elapsed_ms: int
+    run_id: str | None
+
+
+# Outcomes an item keeps for good: it is not fetched again when a feed lists it again.
+SETTLED_OUTCOMES = ("loaded", "duplicate", "robots", "gone")
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of one feed and what became of it (see `feed_items.outcome`)."""
+
+    feed_id: int
+    canonical_url: str
+    url: str
+    guid: str
+    title: str
+    published: datetime | None
+    seen_at: datetime
+    outcome: str
+    reason: str | None
+    run_id: str | None
 
 
 @dataclass(frozen=True)
@@ -394,24 +477,71 @@ def _insert_do_nothing_sql(t: Table, key: Sequence[str]) -> str:
     return _sql(stmt.on_conflict_do_nothing(index_elements=list(key)))
 
 
-def _feeds_upsert_sql() -> str:
+_FEED_CONFIG_COLUMNS = ("outlet", "name", "kind", "obey_robots", "host_rate")
+_FEED_STATE_COLUMNS = (
+    "url",
+    "title",
+    "etag",
+    "last_modified",
+    "body_sha256",
+    "last_polled_at",
+    "last_status",
+    "last_error",
+    "last_entry_count",
+    "last_success_at",
+    "consecutive_failures",
+    "poll_interval_s",
+    "next_poll_at",
+    "paused",
+)
+
+
+def _feeds_register_sql() -> str:
     staged = _staged(feeds)
     stmt = insert(feeds).from_select([c.name for c in feeds.columns], select(*staged.c))
     ex = stmt.excluded
+    # The feed list is the user's: its settings win; the poller's state is left alone.
+    return _sql(
+        stmt.on_conflict_do_update(
+            index_elements=["feed_id"], set_={name: getattr(ex, name) for name in _FEED_CONFIG_COLUMNS}
+        )
+    )
+
+
+def _feeds_state_sql() -> str:
+    staged = _staged(feeds)
+    stmt = insert(feeds).from_select([c.name for c in feeds.columns], select(*staged.c))
+    ex = stmt.excluded
+    state = {name: getattr(ex, name) for name in _FEED_STATE_COLUMNS}
+    # A failed poll has no title (staged as NULL): keep the one a good poll found.
+    state["title"] = func.coalesce(ex.title, feeds.c.title)
     return _sql(
         stmt.on_conflict_do_update(
             index_elements=["feed_id"],
-            set_={
-                # A failed poll has no title (staged as NULL): keep the one a good poll found.
-                "title": func.coalesce(ex.title, feeds.c.title),
-                "last_polled_at": ex.last_polled_at,
-                "last_status": ex.last_status,
-                "last_error": ex.last_error,
-                "last_entry_count": ex.last_entry_count,
-            },
+            set_=state,
             # A late-arriving older poll must not overwrite a newer one.
             where=or_(feeds.c.last_polled_at.is_(None), ex.last_polled_at >= feeds.c.last_polled_at),
         )
+    )
+
+
+def _feed_items_upsert_sql() -> str:
+    staged = _staged(feed_items)
+    stmt = insert(feed_items).from_select([c.name for c in feed_items.columns], select(*staged.c))
+    ex = stmt.excluded
+    # 'seen' only refreshes last_seen_at; any other outcome is news about the item and replaces the old one.
+    keeps = ex.outcome == "seen"
+    return _sql(
+        stmt.on_conflict_do_update(
+            index_elements=["feed_id", "canonical_url"],
+            set_={
+                "last_seen_at": func.greatest(feed_items.c.last_seen_at, ex.last_seen_at),
+                "outcome": case((keeps, feed_items.c.outcome), else_=ex.outcome),
+                "reason": case((keeps, feed_items.c.reason), else_=ex.reason),
+                "run_id": case((keeps, feed_items.c.run_id), else_=ex.run_id),
+            },
+        ),
+        inline_constants=True,
     )
 
 
@@ -435,7 +565,10 @@ _INSERT_SQL: dict[str, str] = {
     "mentions": _insert_do_nothing_sql(mentions, ["mention_id"]),
     "quotes": _insert_do_nothing_sql(quotes, ["quote_id"]),
     "article_topics": _insert_do_nothing_sql(article_topics, ["article_id", "topic"]),
-    "feeds": _feeds_upsert_sql(),
+    "feeds": _feeds_state_sql(),
+    "feeds_register": _feeds_register_sql(),
+    "feed_polls": _insert_do_nothing_sql(feed_polls, ["poll_id"]),
+    "feed_items": _feed_items_upsert_sql(),
     "fetches": _fetches_upsert_sql(),
 }
 
@@ -444,7 +577,13 @@ _COUNT_SQL: dict[str, str] = {
 }
 
 
-def _stage_insert(con: duckdb.DuckDBPyConnection, t: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def _stage_insert(
+    con: duckdb.DuckDBPyConnection,
+    t: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    statement: str | None = None,
+) -> None:
     """Register `rows` as Arrow under `staged_<table>` and run the table's INSERT … ON CONFLICT.
 
     `rows` must already be unique on the conflict key: DuckDB refuses (DO UPDATE) or arbitrarily keeps
@@ -454,7 +593,7 @@ def _stage_insert(con: duckdb.DuckDBPyConnection, t: Table, rows: Sequence[Mappi
     staged_name = _staged(t).name
     con.register(staged_name, pa.Table.from_pylist(list(rows), schema=_ARROW_SCHEMAS[t.name]))
     try:
-        con.execute(_INSERT_SQL[t.name])
+        con.execute(_INSERT_SQL[statement or t.name])
     finally:
         con.unregister(staged_name)
 
@@ -740,27 +879,191 @@ def record_fetches(con: duckdb.DuckDBPyConnection, rows: Sequence[FetchRecord]) 
         _stage_insert(con, fetches, staged)
 
 
-def record_feed_polls(con: duckdb.DuckDBPyConnection, polls: Sequence[FeedPoll]) -> None:
-    """Upsert feed polls into `feeds`, one row per feed URL: the latest poll sets the `last_*` columns
-    and the title (a poll without a title keeps the stored one); outlet and name are set on first
-    sight. One transaction."""
-    latest = _latest_by(polls, lambda p: p.url, lambda p: p.polled_at)
+def register_feeds(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[FeedSource], *, now: datetime | None = None
+) -> None:
+    """Add feeds to `feeds` (keyed by the URL as listed); for feeds already there, the listed settings
+    (outlet, name, kind, obey_robots, host_rate) are updated and the poller's state is kept."""
+    added_at = _utc(now or datetime.now(UTC))
     staged = [
         {
-            "feed_id": stable_id("feed", p.url),
-            "url": p.url,
-            "outlet": p.outlet,
-            "name": p.name,
+            "feed_id": stable_id("feed", s.url),
+            "listed_url": s.url,
+            "url": s.url,
+            "outlet": s.outlet,
+            "name": s.name,
+            "kind": s.kind,
+            "obey_robots": s.obey_robots,
+            "host_rate": s.host_rate,
+            "added_at": added_at,
+            "consecutive_failures": 0,
+            "paused": False,
+        }
+        for s in _first_by(sources, lambda s: s.url)
+    ]
+    with _transaction(con):
+        _stage_insert(con, feeds, staged, statement="feeds_register")
+
+
+_FEED_STATE_SELECT = select(
+    feeds.c.feed_id,
+    feeds.c.url,
+    feeds.c.outlet,
+    feeds.c.name,
+    feeds.c.kind,
+    feeds.c.etag,
+    feeds.c.last_modified,
+    feeds.c.body_sha256,
+    feeds.c.consecutive_failures,
+    feeds.c.poll_interval_s,
+    feeds.c.next_poll_at,
+    feeds.c.last_success_at,
+    feeds.c.paused,
+    feeds.c.obey_robots,
+    feeds.c.host_rate,
+).order_by(feeds.c.feed_id)
+_ALL_FEEDS_SQL = _sql(_FEED_STATE_SELECT)
+_DUE_FEEDS_SQL = _sql(
+    _FEED_STATE_SELECT.where(or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= bindparam("now")))
+)
+
+
+def feed_states(con: duckdb.DuckDBPyConnection, *, due_at: datetime | None = None) -> list[FeedState]:
+    """Every feed's polling state; with `due_at`, only the feeds due by then."""
+    if due_at is None:
+        rows = con.execute(_ALL_FEEDS_SQL).fetchall()
+    else:
+        rows = con.execute(_DUE_FEEDS_SQL, [_utc(due_at)]).fetchall()
+    return [
+        FeedState(
+            feed_id=int(r[0]),
+            url=r[1],
+            outlet=r[2] or "",
+            name=r[3] or "",
+            kind=r[4] or "feed",
+            etag=r[5],
+            last_modified=r[6],
+            body_sha256=r[7],
+            consecutive_failures=int(r[8] or 0),
+            poll_interval_s=r[9],
+            next_poll_at=_utc(r[10]),
+            last_success_at=_utc(r[11]),
+            paused=bool(r[12]),
+            obey_robots=r[13],
+            host_rate=r[14],
+        )
+        for r in rows
+    ]
+
+
+def record_feed_polls(con: duckdb.DuckDBPyConnection, polls: Sequence[FeedPoll]) -> None:
+    """Record polls in one transaction: each feed's new state into `feeds` (the latest poll wins, a
+    poll without a title keeps the stored one) and one `feed_polls` row per poll."""
+    latest = _latest_by(polls, lambda p: p.state.feed_id, lambda p: p.outcome.polled_at)
+    feed_rows = [
+        {
+            "feed_id": p.state.feed_id,
+            "listed_url": p.state.url,  # only used if the feed was never registered
+            "url": p.state.url,
+            "outlet": p.state.outlet,
+            "name": p.state.name,
+            "kind": p.state.kind,
+            "obey_robots": p.state.obey_robots,
+            "host_rate": p.state.host_rate,
             "title": p.title or None,
-            "last_polled_at": _utc(p.polled_at),
-            "last_status": p.status,
-            "last_error": p.error,
-            "last_entry_count": p.entry_count,
+            "etag": p.state.etag,
+            "last_modified": p.state.last_modified,
+            "body_sha256": p.state.body_sha256,
+            "last_polled_at": _utc(p.outcome.polled_at),
+            "last_status": p.outcome.status,
+            "last_error": p.outcome.error,
+            "last_entry_count": p.entries,
+            "last_success_at": _utc(p.state.last_success_at),
+            "consecutive_failures": p.state.consecutive_failures,
+            "poll_interval_s": p.state.poll_interval_s,
+            "next_poll_at": _utc(p.state.next_poll_at),
+            "paused": p.state.paused,
         }
         for p in latest
     ]
+    poll_rows = [
+        {
+            "poll_id": stable_id("poll", p.state.feed_id, _as_utc(p.outcome.polled_at).isoformat()),
+            "feed_id": p.state.feed_id,
+            "url": p.state.url,
+            "polled_at": _utc(p.outcome.polled_at),
+            "status": p.outcome.status,
+            "bytes": p.bytes,
+            "elapsed_ms": p.elapsed_ms,
+            "unchanged": p.outcome.unchanged,
+            "entries": p.entries,
+            "new_items": p.outcome.new_items,
+            "seen_items": p.outcome.seen_items,
+            "error": p.outcome.error,
+            "next_poll_at": _utc(p.state.next_poll_at),
+            "run_id": p.run_id,
+        }
+        for p in _first_by(polls, lambda p: (p.state.feed_id, p.outcome.polled_at))
+    ]
     with _transaction(con):
-        _stage_insert(con, feeds, staged)
+        _stage_insert(con, feeds, feed_rows)
+        _stage_insert(con, feed_polls, poll_rows)
+
+
+def record_feed_items(con: duckdb.DuckDBPyConnection, items: Sequence[FeedItem]) -> None:
+    """Record what became of feed entries, one row per (feed, canonical URL): first and last sighting,
+    and the latest outcome ('seen' never overwrites an outcome already recorded). One transaction."""
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for item in items:
+        key = (item.feed_id, item.canonical_url)
+        seen_at = _utc(item.seen_at)
+        row = rows.get(key)
+        if row is not None:
+            row["last_seen_at"] = max(row["last_seen_at"], seen_at)
+            if item.outcome != "seen":
+                row.update(outcome=item.outcome, reason=item.reason, run_id=item.run_id)
+            continue
+        rows[key] = {
+            "feed_id": item.feed_id,
+            "canonical_url": item.canonical_url,
+            "url": item.url,
+            "guid": item.guid,
+            "title": item.title,
+            "published": _utc(item.published),
+            "first_seen_at": seen_at,
+            "last_seen_at": seen_at,
+            "outcome": item.outcome,
+            "reason": item.reason,
+            "run_id": item.run_id,
+        }
+    with _transaction(con):
+        _stage_insert(con, feed_items, list(rows.values()))
+
+
+_SETTLED_SQL = _sql(
+    select(feed_items.c.canonical_url)
+    .distinct()
+    .where(
+        feed_items.c.outcome.in_(SETTLED_OUTCOMES),
+        feed_items.c.canonical_url.in_(
+            select(table_clause("staged_item_urls", column("canonical_url")).c.canonical_url)
+        ),
+    ),
+    inline_constants=True,
+)
+
+
+def settled_item_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
+    """Of these canonical URLs, the ones some feed item already settled (loaded, duplicate, refused by
+    robots.txt, gone): listing them again is not a reason to fetch them again."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return set()
+    con.register("staged_item_urls", pa.table({"canonical_url": pa.array(wanted, pa.string())}))
+    try:
+        return {str(r[0]) for r in con.execute(_SETTLED_SQL).fetchall()}
+    finally:
+        con.unregister("staged_item_urls")
 
 
 def _start_run_sql() -> tuple[str, list[str]]:

@@ -1,13 +1,13 @@
-"""The `ingest` flow: poll feeds -> fetch new entries -> extract, dedup, tag in batches -> load.
+"""The `ingest` flow: poll due feeds -> fetch new entries -> extract, dedup, tag in batches -> load.
 
-Tasks wrap coarse units (all feeds, one batch of pages, one load) so that a run makes a few task runs
-per hundred articles; everything inside a batch is plain Python in etl/."""
+Tasks wrap coarse units (one round of feed polls, one batch of pages, one load) so that a run makes a few
+task runs per hundred articles; everything inside a batch is plain Python in etl/."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from etl.dedup import canonical_url
 from etl.feeds import load_feed_sources
 from etl.fetch import Fetcher
 from etl.nlp.pipeline import Tagger
-from etl.records import FeedEntry, FetchResult, ItemError
+from etl.polling import FeedState
+from etl.records import FeedEntry, FetchRequest, FetchResult, ItemError
 from etl.settings import Settings
 
 # Live objects (clients, connections, the spaCy pipeline) are passed to tasks, so input hashing for
@@ -32,15 +33,15 @@ NETWORK_RETRIES = 2
 
 
 @task(name="poll-feeds", retries=NETWORK_RETRIES, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def poll_feeds(fetcher: Fetcher, sources: Sequence[Any]) -> list[steps.FeedPollResult]:
-    """Fetch and parse every feed (concurrently, politely)."""
-    return steps.poll_feeds(fetcher, sources)
+def poll_feeds(fetcher: Fetcher, states: list[FeedState]) -> list[steps.FeedRead]:
+    """Fetch (conditionally, politely, concurrently) and read every due feed."""
+    return steps.poll_feeds(fetcher, states)
 
 
 @task(name="fetch-batch", retries=NETWORK_RETRIES, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def fetch_batch(fetcher: Fetcher, urls: list[str]) -> list[FetchResult]:
+def fetch_batch(fetcher: Fetcher, requests: list[FetchRequest]) -> list[FetchResult]:
     """Fetch one batch of article pages; per-URL failures come back as results, not exceptions."""
-    return fetcher.fetch_many(urls)
+    return fetcher.fetch_many(requests)
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
@@ -70,9 +71,13 @@ def ingest(
     db_path: str | None = None,
     data_dir: str | None = None,
     base_url: str | None = None,
+    allow_networks: list[str] | None = None,
+    poll_all: bool = False,
 ) -> dict[str, int]:
-    """Poll the feeds in `feeds_file` (default: NEWSWATCH_FEEDS_FILE) and load new articles into the
-    DuckDB file. `base_url` fills `__BASE__` placeholders (used by the bundled demo). Returns counts."""
+    """Register the feeds in `feeds_file` (default: NEWSWATCH_FEEDS_FILE), poll the due ones (all of them
+    with `poll_all`), and load new articles into the DuckDB file. `base_url` fills `__BASE__`
+    placeholders and `allow_networks` lets the fetcher reach those private networks (both used by the
+    bundled demo, which serves its outlets on 127.0.0.1). Returns the run's counts."""
     overrides: dict[str, Any] = {}
     if feeds_file:
         overrides["feeds_file"] = Path(feeds_file)
@@ -80,36 +85,35 @@ def ingest(
         overrides["db_path"] = Path(db_path)
     if data_dir:
         overrides["data_dir"] = Path(data_dir)
+    if allow_networks:
+        overrides["fetch_allow_networks"] = allow_networks
     settings = Settings(**overrides)
-    return run_ingest(settings, base_url=base_url)
+    return run_ingest(settings, base_url=base_url, poll_all=poll_all)
 
 
-def run_ingest(settings: Settings, *, base_url: str | None = None) -> dict[str, int]:
+def run_ingest(settings: Settings, *, base_url: str | None = None, poll_all: bool = False) -> dict[str, int]:
     """The body of the ingest flow (call it inside a flow run)."""
     logger = get_run_logger()
     run_id = _run_id()
     counts: Counter[str] = Counter()
     errors: list[ItemError] = []
-    sources = load_feed_sources(settings.feeds_file, base_url=base_url)
+    sources = (
+        load_feed_sources(settings.feeds_file, base_url=base_url) if settings.feeds_file.is_file() else []
+    )
     con = store.connect(settings.database)
+    status = "failed"
     try:
         store.upgrade(con, settings.sql_dir)
         store.start_run(con, run_id, "ingest")
-        status = "failed"
         try:
+            store.register_feeds(con, sources)
+            now = datetime.now(UTC)
+            states = store.feed_states(con, due_at=None if poll_all else now)
+            counts["feeds_due"] = len(states)
             with Fetcher(settings) as fetcher:
-                polls = poll_feeds(fetcher, sources)
-                store.record_feed_polls(con, [p.poll for p in polls])
-                errors.extend(p.error for p in polls if p.error is not None)
-                entries = [entry for p in polls for entry in p.entries]
-                counts.update(feeds=len(sources), feed_errors=sum(p.error is not None for p in polls))
-                counts["entries_seen"] = len(entries)
-                known = store.known_canonical_urls(con, (canonical_url(e.url) for e in entries))
-                fresh = steps.select_new_entries(entries, known)
-                counts["entries_new"] = len(fresh)
-                logger.info("%d feeds, %d entries, %d new", len(sources), len(entries), len(fresh))
+                fresh = _poll(settings, fetcher, con, states, run_id, counts, errors) if states else []
                 if fresh:
-                    _fetch_process_load(settings, fetcher, con, fresh, run_id, counts, errors)
+                    _fetch_process_load(settings, fetcher, con, fresh, states, run_id, counts, errors)
             status = "completed_with_errors" if errors else "completed"
         finally:
             store.finish_run(
@@ -125,29 +129,72 @@ def run_ingest(settings: Settings, *, base_url: str | None = None) -> dict[str, 
     return dict(counts)
 
 
+def _poll(
+    settings: Settings,
+    fetcher: Fetcher,
+    con: duckdb.DuckDBPyConnection,
+    states: list[FeedState],
+    run_id: str,
+    counts: Counter[str],
+    errors: list[ItemError],
+) -> list[FeedEntry]:
+    logger = get_run_logger()
+    reads = poll_feeds(fetcher, states)
+    listed = [canonical_url(e.url) for read in reads for e in read.entries]
+    known = store.known_canonical_urls(con, listed) | store.settled_item_urls(con, listed)
+    polled = steps.finish_polls(reads, known, settings, run_id)
+    store.record_feed_polls(con, polled.polls)
+    store.record_feed_items(con, polled.items)
+    errors.extend(polled.errors)
+    counts.update(
+        feeds_polled=len(reads),
+        feeds_unchanged=sum(r.unchanged for r in reads),
+        feed_errors=len(polled.errors),
+        entries_seen=len(listed),
+        entries_new=len(polled.new_entries),
+    )
+    logger.info(
+        "%d feeds polled (%d unchanged, %d failed), %d entries, %d new",
+        len(reads),
+        counts["feeds_unchanged"],
+        counts["feed_errors"],
+        len(listed),
+        len(polled.new_entries),
+    )
+    return list(polled.new_entries)
+
+
 def _fetch_process_load(
     settings: Settings,
     fetcher: Fetcher,
     con: duckdb.DuckDBPyConnection,
     fresh: list[FeedEntry],
+    states: list[FeedState],
     run_id: str,
     counts: Counter[str],
     errors: list[ItemError],
 ) -> None:
     logger = get_run_logger()
     tagger = Tagger.from_settings(settings)
+    feed_ids = {s.url: s.feed_id for s in states}
     batches = [fresh[i : i + settings.batch_size] for i in range(0, len(fresh), settings.batch_size)]
     # Fetches of later batches run in the task runner's threads while earlier ones are tagged and loaded.
-    futures = [fetch_batch.submit(fetcher, [e.url for e in batch]) for batch in batches]
+    by_url = {s.url: s for s in states}
+    futures = [
+        fetch_batch.submit(fetcher, [steps.page_request(e, by_url.get(e.feed_url)) for e in batch])
+        for batch in batches
+    ]
     for batch, future in zip(batches, futures, strict=True):
         fetched = future.result()
         processed = process_batch(fetched, batch, tagger, settings.raw_dir, run_id)
         loaded = load_batch(con, processed, run_id)
+        store.record_feed_items(con, steps.item_outcomes(batch, processed.fetch_records, feed_ids, run_id))
         errors.extend(processed.errors)
         outcomes = Counter(r.outcome for r in processed.fetch_records)
         counts.update(
             fetched=len(fetched),
-            fetch_errors=outcomes["fetch_error"],
+            fetch_errors=outcomes["fetch_error"] + outcomes["gone"],
+            robots_skipped=outcomes["robots"],
             extract_errors=outcomes["extract_error"],
             duplicates=outcomes["duplicate"],
             articles_loaded=loaded.articles,

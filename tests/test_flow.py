@@ -9,7 +9,18 @@ from etl import store
 from etl.demo import serve_site
 from etl.settings import Settings
 
-CONTENT_TABLES = ("feeds", "fetches", "articles", "entities", "mentions", "quotes", "article_topics")
+CONTENT_TABLES = (
+    "feeds",
+    "feed_polls",
+    "feed_items",
+    "fetches",
+    "articles",
+    "entities",
+    "mentions",
+    "quotes",
+    "article_topics",
+)
+DEMO = {"allow_networks": ["127.0.0.0/8"]}
 
 
 @pytest.mark.model
@@ -21,33 +32,47 @@ def test_ingest_flow_end_to_end_and_idempotent(
     monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
     db = tmp_path / "news.duckdb"
     with serve_site(demo_dir / "site") as base_url:
-        first = ingest(feeds_file=str(demo_dir / "feeds.toml"), db_path=str(db), base_url=base_url)
+        args = {"feeds_file": str(demo_dir / "feeds.toml"), "db_path": str(db), "base_url": base_url, **DEMO}
+        first = ingest(**args)
         con = store.connect(db, read_only=True)
         counts_1 = store.table_counts(con)
         con.close()
-        second = ingest(feeds_file=str(demo_dir / "feeds.toml"), db_path=str(db), base_url=base_url)
+        second = ingest(**args)  # right after: no feed is due yet
+        con = store.connect(db, read_only=True)
+        counts_2 = store.table_counts(con)
+        con.close()
+        third = ingest(**args, poll_all=True)  # polled again: the same bodies, nothing new
 
-    assert first["feeds"] == 3 and first["feed_errors"] == 0
+    assert first["feeds_polled"] == 3 and first["feed_errors"] == 0
     assert first["articles_loaded"] == 25
     assert first["fetch_errors"] == 1  # the deliberate 404, recorded and the run went on
-    assert second.get("articles_loaded", 0) == 0 and second["entries_new"] == 1  # only the 404 is retried
+    assert second["feeds_due"] == 0 and "articles_loaded" not in second
+    assert third["feeds_polled"] == 3 and third["feeds_unchanged"] == 3 and third["entries_new"] == 0
 
     con = store.connect(db, read_only=True)
     try:
-        counts_2 = store.table_counts(con)
+        counts_3 = store.table_counts(con)
         for table in CONTENT_TABLES:
             assert counts_1[table] > 0, table
             assert counts_2[table] == counts_1[table], table
+            # A forced re-poll adds to the poll log, and to nothing else.
+            assert counts_3[table] == counts_1[table] + (3 if table == "feed_polls" else 0), table
         assert counts_2["runs"] == counts_1["runs"] + 1 == 2  # the run log records each run
+        items = dict(con.execute("select outcome, count(*) from feed_items group by outcome").fetchall())
+        assert items == {"loaded": 25, "gone": 1}
+        feeds = con.execute(
+            "select count(*) from feeds where consecutive_failures = 0 and next_poll_at > last_polled_at "
+            "and body_sha256 is not null and last_success_at is not null"
+        ).fetchone()[0]
+        assert feeds == 3
 
-        statuses = con.execute(
-            "select status, counts->>'articles_loaded' from runs order by started_at"
-        ).fetchall()
-        assert [s for s, _ in statuses] == ["completed_with_errors", "completed_with_errors"]
+        statuses = [r[0] for r in con.execute("select status from runs order by started_at").fetchall()]
+        # The 404 is reported by the run that met it; later runs know it is gone and do not fetch it again.
+        assert statuses == ["completed_with_errors", "completed", "completed"]
         missing = con.execute(
             "select status, outcome, error from fetches where url like '%deleted-story%'"
         ).fetchall()
-        assert missing == [(404, "fetch_error", "HTTP 404")]
+        assert missing == [(404, "gone", "HTTP 404")]
 
         # Tracking parameters from the feed links are gone from the canonical URLs.
         assert (
@@ -85,7 +110,7 @@ def test_every_trend_query_runs_on_the_demo_database(
     monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
     db = tmp_path / "news.duckdb"
     with serve_site(demo_dir / "site") as base_url:
-        ingest(feeds_file=str(demo_dir / "feeds.toml"), db_path=str(db), base_url=base_url)
+        ingest(feeds_file=str(demo_dir / "feeds.toml"), db_path=str(db), base_url=base_url, **DEMO)
     sql_dir = Settings().sql_dir
     con = store.connect(db, read_only=True)
     try:

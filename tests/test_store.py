@@ -13,9 +13,11 @@ import pytest
 
 from etl import store
 from etl.dedup import article_id, content_hash, stable_id
+from etl.polling import FeedState, PollOutcome, after_poll
 from etl.records import (
     Article,
     EntityMention,
+    FeedSource,
     Quote,
     QuoteKind,
     TaggedArticle,
@@ -23,10 +25,13 @@ from etl.records import (
     TopicEvidence,
     TopicScore,
 )
+from etl.settings import Settings
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 TABLES = {
     "feeds",
+    "feed_polls",
+    "feed_items",
     "fetches",
     "articles",
     "entities",
@@ -439,59 +444,100 @@ def test_a_database_error_mid_batch_rolls_back(con: duckdb.DuckDBPyConnection) -
 # Feeds, fetches, runs
 
 
+FEED_A = "https://outlet-a.example/feed.xml"
+
+
 def poll(polled_at: datetime, *, title: str | None, status: int | None, error: str | None, n: int):
+    feed_state = FeedState(feed_id=stable_id("feed", FEED_A), url=FEED_A, outlet="Outlet A", name="A world")
+    outcome = PollOutcome(polled_at=polled_at, status=status, error=error, new_items=n, etag='"e1"')
     return store.FeedPoll(
-        url="https://outlet-a.example/feed.xml",
-        outlet="Outlet A",
-        name="Outlet A world",
+        state=after_poll(feed_state, outcome, Settings()),
+        outcome=outcome,
         title=title,
-        polled_at=polled_at,
-        status=status,
-        error=error,
-        entry_count=n,
+        entries=n,
+        bytes=1000,
+        elapsed_ms=12,
+        run_id="r1",
     )
 
 
-def test_feed_polls_upsert_one_row_per_feed(con: duckdb.DuckDBPyConnection) -> None:
+def test_register_feeds_keeps_poll_state_and_updates_settings(con: duckdb.DuckDBPyConnection) -> None:
     t0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
-    other = dataclasses.replace(
-        poll(t0, title="B", status=200, error=None, n=3), url="https://outlet-b.example/rss"
+    store.register_feeds(
+        con, [FeedSource(FEED_A, "a"), FeedSource(FEED_A, "dup"), FeedSource("https://b.test/rss", "b")]
     )
-    # Two polls of the same feed in one batch: the later one wins.
+    assert store.table_counts(con)["feeds"] == 2
+    assert {s.url for s in store.feed_states(con, due_at=t0)} == {FEED_A, "https://b.test/rss"}
+    store.record_feed_polls(con, [poll(t0, title="World", status=200, error=None, n=3)])
+    # Re-registering (every run reads feeds.toml) changes the listed settings only.
+    store.register_feeds(con, [FeedSource(FEED_A, "a-renamed", obey_robots=False, host_rate=0.5)])
+    (a,) = [s for s in store.feed_states(con) if s.url == FEED_A]
+    assert (a.outlet, a.obey_robots, a.host_rate, a.etag) == ("a-renamed", False, 0.5, '"e1"')
+    assert a.next_poll_at is not None and a.next_poll_at > t0
+    # Only feed B is due right after A's poll.
+    assert [s.url for s in store.feed_states(con, due_at=t0 + timedelta(minutes=1))] == ["https://b.test/rss"]
+    assert store.table_counts(con)["feeds"] == 2
+
+
+def test_feed_polls_update_state_and_log_every_poll(con: duckdb.DuckDBPyConnection) -> None:
+    t0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
+    store.register_feeds(con, [FeedSource(FEED_A, "a")])
+    # Two polls of the same feed in one batch: the later one sets the state, both are logged.
     store.record_feed_polls(
         con,
         [
             poll(t0 + timedelta(hours=1), title="World news", status=200, error=None, n=12),
             poll(t0, title="Old title", status=200, error=None, n=10),
-            other,
         ],
     )
-    assert store.table_counts(con)["feeds"] == 2
+    assert store.table_counts(con)["feeds"] == 1
+    assert store.table_counts(con)["feed_polls"] == 2
 
     def feed_a() -> list[tuple[Any, ...]]:
         return rows(
             con,
-            "select feed_id, title, last_polled_at, last_status, last_error, last_entry_count "
-            "from feeds where url = 'https://outlet-a.example/feed.xml'",
+            "select feed_id, title, last_polled_at, last_status, last_error, last_entry_count, "
+            "consecutive_failures from feeds",
         )
 
-    feed_id = stable_id("feed", "https://outlet-a.example/feed.xml")
-    assert feed_a() == [(feed_id, "World news", t0 + timedelta(hours=1), 200, None, 12)]
+    feed_id = stable_id("feed", FEED_A)
+    assert feed_a() == [(feed_id, "World news", t0 + timedelta(hours=1), 200, None, 12, 0)]
 
-    # A failed re-poll updates the last_* values but keeps the title.
+    # A failed re-poll updates the last_* values and the failure count but keeps the title.
     store.record_feed_polls(con, [poll(t0 + timedelta(hours=2), title="", status=503, error="boom", n=0)])
-    assert feed_a() == [(feed_id, "World news", t0 + timedelta(hours=2), 503, "boom", 0)]
-    assert store.table_counts(con)["feeds"] == 2
+    assert feed_a() == [(feed_id, "World news", t0 + timedelta(hours=2), 503, "boom", 0, 1)]
 
-    # A late, older poll does not overwrite the newer state.
-    store.record_feed_polls(con, [poll(t0, title="Ancient", status=200, error=None, n=1)])
-    assert feed_a() == [(feed_id, "World news", t0 + timedelta(hours=2), 503, "boom", 0)]
-
+    # A late, older poll does not overwrite the newer state (but is logged).
     store.record_feed_polls(
-        con, [poll(t0 + timedelta(hours=3), title="Renamed", status=200, error=None, n=7)]
+        con, [poll(t0 - timedelta(hours=1), title="Ancient", status=200, error=None, n=1)]
     )
-    assert feed_a() == [(feed_id, "Renamed", t0 + timedelta(hours=3), 200, None, 7)]
-    assert store.table_counts(con)["feeds"] == 2
+    assert feed_a() == [(feed_id, "World news", t0 + timedelta(hours=2), 503, "boom", 0, 1)]
+    # Recording the same polls again changes nothing.
+    before = store.table_counts(con)
+    store.record_feed_polls(con, [poll(t0 + timedelta(hours=2), title="", status=503, error="boom", n=0)])
+    assert store.table_counts(con) == before
+    assert before["feed_polls"] == 4
+
+
+def test_feed_items_keep_first_sighting_and_latest_outcome(con: duckdb.DuckDBPyConnection) -> None:
+    t0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
+
+    def item(at: datetime, outcome: str, reason: str | None = None) -> store.FeedItem:
+        return store.FeedItem(
+            1, "https://a.test/x", "https://a.test/x?utm_source=rss", "g", "X", None, at, outcome, reason, "r"
+        )
+
+    store.record_feed_items(con, [item(t0, "new")])
+    store.record_feed_items(con, [item(t0 + timedelta(minutes=1), "loaded")])
+    store.record_feed_items(con, [item(t0 + timedelta(hours=1), "seen")])  # listed again later
+    assert rows(con, "select first_seen_at, last_seen_at, outcome from feed_items") == [
+        (t0, t0 + timedelta(hours=1), "loaded")
+    ]
+    store.record_feed_items(con, [item(t0 + timedelta(hours=1), "seen")])
+    assert store.table_counts(con)["feed_items"] == 1
+    assert store.settled_item_urls(con, ["https://a.test/x", "https://a.test/y"]) == {"https://a.test/x"}
+    store.record_feed_items(con, [item(t0 + timedelta(hours=2), "fetch_error", "timeout: ReadTimeout")])
+    assert store.settled_item_urls(con, ["https://a.test/x"]) == set()  # a transient failure is retried
 
 
 def fetch(url: str, at: datetime, *, outcome: str, status: int | None, error: str | None = None):
