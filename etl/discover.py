@@ -145,7 +145,8 @@ def probe_site(
     home = fetcher.fetch(FetchRequest(url=site_url, kind="page"))
     html = home.body if home.ok else b""
     candidates = discover_feeds(html, home.final_url or site_url)[:max_probes]
-    results = fetcher.fetch_many(FetchRequest(url=c.url, kind="page", obey_robots=True) for c in candidates)
+    # Probed as feeds (so feed content types are accepted) but under robots.txt, like pages.
+    results = fetcher.fetch_many(FetchRequest(url=c.url, kind="feed", obey_robots=True) for c in candidates)
     found: list[DiscoveredFeed] = []
     for candidate, result in zip(candidates, results, strict=True):
         if result.ok and len(found) < want:

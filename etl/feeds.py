@@ -105,7 +105,9 @@ def parse_feed(
         problem = parsed.get("bozo_exception")
         error = f"unparseable feed: {problem!s}" if problem else "not a feed: no RSS/Atom structure found"
     title = str(parsed.feed.get("title", "")) if parsed.get("feed") else ""
-    return ParsedFeed(feed_url=source.url, title=title, entries=tuple(entries), error=error)
+    return ParsedFeed(
+        feed_url=source.url, title=title, entries=tuple(entries), error=error, listed=len(parsed.entries)
+    )
 
 
 def _entry(raw: Any, source: FeedSource) -> FeedEntry | None:
@@ -163,7 +165,13 @@ def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
                 summary=str(item.get("summary") or "").strip(),
             )
         )
-    return ParsedFeed(feed_url=source.url, title=str(doc.get("title") or ""), entries=tuple(entries))
+    items = doc.get("items") or []
+    return ParsedFeed(
+        feed_url=source.url,
+        title=str(doc.get("title") or ""),
+        entries=tuple(entries),
+        listed=len(items) if isinstance(items, list) else 0,
+    )
 
 
 def _first_alternate(raw: Any) -> str:

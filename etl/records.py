@@ -36,12 +36,14 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """A feed document after parsing; `error` says why entries may be missing."""
+    """A feed document after parsing; `error` says why entries may be missing. `listed` counts the items
+    the document itself lists; `entries` keeps those with a usable http(s) link, each link once."""
 
     feed_url: str
     title: str
     entries: tuple[FeedEntry, ...]
     error: str | None = None
+    listed: int = 0
 
 
 FetchKind = Literal["feed", "page", "robots", "sitemap"]

@@ -10,7 +10,7 @@ runner = CliRunner()
 
 
 @pytest.mark.model
-def test_annotate_writes_the_stable_format(tmp_path: Path, seed_text: str):
+def test_annotate_writes_the_stable_format(tmp_path: Path, seed_text: str, model_name: str):
     docs = tmp_path / "docs.jsonl"
     docs.write_text(
         json.dumps({"doc_id": "seed", "text": seed_text})
@@ -80,3 +80,51 @@ def test_model_ensure_fails_clearly_for_a_missing_folder(tmp_path: Path, monkeyp
     monkeypatch.setenv("NEWSWATCH_NLP_MODEL", str(tmp_path / "nothing-here"))
     result = runner.invoke(app, ["model", "ensure"])
     assert result.exit_code == 1 and "not a spaCy pipeline folder" in result.output
+
+
+def test_feeds_add_import_export_list(tmp_path: Path):
+    db = str(tmp_path / "feeds.duckdb")
+    assert (
+        runner.invoke(
+            app, ["feeds", "add", "https://news.example/rss.xml", "--outlet", "ex", "--db", db]
+        ).exit_code
+        == 0
+    )
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>'
+        '<outline text="World"><outline text="Wire World" title="wire" type="rss" xmlUrl="https://wire.example/feed"/>'
+        "</outline></body></opml>"
+    )
+    result = runner.invoke(app, ["feeds", "import", str(opml), "--db", db])
+    assert result.exit_code == 0 and "1 feeds imported" in result.output
+    bad = tmp_path / "bad.opml"
+    bad.write_text("<rss/>")
+    result = runner.invoke(app, ["feeds", "import", str(bad), "--db", db])
+    assert result.exit_code == 1 and "opml" in result.output.lower()
+    out = tmp_path / "out.opml"
+    assert runner.invoke(app, ["feeds", "export", "--out", str(out), "--db", db]).exit_code == 0
+    exported = out.read_text()
+    assert "https://news.example/rss.xml" in exported and "https://wire.example/feed" in exported
+    listing = runner.invoke(app, ["feeds", "list", "--db", db], env={"COLUMNS": "250"})
+    assert listing.exit_code == 0 and "wire.example" in listing.output and "new" in listing.output
+
+
+def test_feeds_discover_finds_and_adds_a_declared_feed(tmp_path: Path, httpserver):
+    feed = '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
+    httpserver.expect_request("/").respond_with_data(
+        '<html><head><link rel="alternate" type="application/rss+xml" title="All news" href="/news.rss">'
+        "</head><body>home</body></html>",
+        content_type="text/html",
+    )
+    httpserver.expect_request("/news.rss").respond_with_data(feed, content_type="application/rss+xml")
+    db = str(tmp_path / "d.duckdb")
+    env = {
+        "NEWSWATCH_FETCH_ALLOW_NETWORKS": '["127.0.0.0/8"]',
+        "NEWSWATCH_FETCH_HOST_RATE": "100",
+        "COLUMNS": "200",
+    }
+    result = runner.invoke(app, ["feeds", "discover", httpserver.url_for("/"), "--add", "--db", db], env=env)
+    assert result.exit_code == 0, result.output
+    assert "news.rss" in result.output and "added 1 feeds" in result.output
