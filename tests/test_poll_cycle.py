@@ -4,7 +4,7 @@ pause, recovery; what was recorded before is never lost."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -157,3 +157,36 @@ def test_a_feed_through_faults_and_back(httpserver: HTTPServer, db):
     polls = db.execute("select count(*), count(*) filter (where unchanged) from feed_polls").fetchone()
     # Unchanged: the 304, the fresh ETag on the same body, and the moved feed serving the same body.
     assert polls == (8, 3)
+
+
+def test_a_news_sitemap_index_is_polled_through_its_fresh_children(httpserver: HTTPServer, db):
+    now = datetime.now(UTC)
+    fresh, stale = now.strftime("%Y-%m-%dT%H:%M:%SZ"), (now - timedelta(days=400)).strftime("%Y-%m-%d")
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    news = 'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
+    httpserver.expect_request("/sitemap-index.xml").respond_with_data(
+        f"<sitemapindex {ns}>"
+        f"<sitemap><loc>{httpserver.url_for('/news-today.xml')}</loc><lastmod>{fresh}</lastmod></sitemap>"
+        f"<sitemap><loc>{httpserver.url_for('/archive-2019.xml')}</loc><lastmod>{stale}</lastmod></sitemap>"
+        "</sitemapindex>",
+        content_type="application/xml",
+    )
+    httpserver.expect_request("/news-today.xml").respond_with_data(
+        f"<urlset {ns} {news}><url><loc>http://news.test/today.html</loc><news:news>"
+        "<news:publication><news:name>Wire</news:name><news:language>en</news:language></news:publication>"
+        f"<news:publication_date>{fresh}</news:publication_date><news:title>Today</news:title>"
+        "</news:news></url></urlset>",
+        content_type="application/xml",
+    )
+    httpserver.expect_request("/archive-2019.xml").respond_with_data("must not be fetched", status=500)
+    index_url = httpserver.url_for("/sitemap-index.xml")
+    settings = Settings(fetch_allow_networks=["127.0.0.0/8"], fetch_host_rate=1000, fetch_retries=0)
+    store.register_feeds(db, [FeedSource(url=index_url, outlet="wire", kind="sitemap")])
+    with Fetcher(settings) as fetcher:
+        result = poll_once(db, fetcher, settings)
+    (entry,) = result.new_entries
+    assert (entry.url, entry.title, entry.feed_url) == ("http://news.test/today.html", "Today", index_url)
+    assert entry.published is not None and abs((entry.published - now).total_seconds()) < 5
+    assert not any("archive-2019" in str(r.path) for r, _ in httpserver.log)
+    assert result.polls[0].outcome.error is None and result.polls[0].entries == 1
