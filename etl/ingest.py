@@ -10,14 +10,23 @@ from datetime import timedelta
 from pathlib import Path
 
 from etl import store
-from etl.dedup import article_id, canonical_url, content_hash
+from etl.dedup import article_id, canonical_url, content_hash, minhash_signature, wire_agency
 from etl.extract import ExtractionError, extract_article
 from etl.feeds import parse_feed
 from etl.fetch import Fetcher
 from etl.nlp.pipeline import Tagger
 from etl.polling import FeedState, PollOutcome, after_poll
 from etl.rawstore import keep_raw
-from etl.records import Article, FeedEntry, FeedSource, FetchRequest, FetchResult, ItemError, TaggedArticle
+from etl.records import (
+    Article,
+    FeedEntry,
+    FeedSource,
+    FetchRequest,
+    FetchResult,
+    ItemError,
+    Sighting,
+    TaggedArticle,
+)
 from etl.settings import Settings
 from etl.sitemaps import parse_sitemap, recent_children
 
@@ -197,6 +206,29 @@ def finish_polls(
     return PollResults(tuple(polls), tuple(items), tuple(fresh), tuple(errors))
 
 
+def sightings(
+    records: Sequence[store.FetchRecord],
+    items: Sequence[store.FeedItem],
+    *,
+    loaded_urls: set[str],
+    feed_urls: dict[int, str],
+    run_id: str,
+) -> list[Sighting]:
+    """How stories were reached this run: each page loaded or found to duplicate a stored story, and each
+    feed item listing a story already stored (`loaded_urls`: canonical URLs known to be in `articles`)."""
+    found = [
+        Sighting(article_id(r.canonical_url), r.feed_url or r.url, r.url, r.fetched_at, run_id)
+        for r in records
+        if r.outcome in ("loaded", "duplicate") and r.canonical_url
+    ]
+    found += [
+        Sighting(article_id(i.canonical_url), feed_urls.get(i.feed_id, ""), i.url, i.seen_at, run_id)
+        for i in items
+        if i.outcome == "seen" and i.canonical_url in loaded_urls
+    ]
+    return found
+
+
 def item_outcomes(
     entries: Sequence[FeedEntry], records: Sequence[store.FetchRecord], feed_ids: dict[str, int], run_id: str
 ) -> list[store.FeedItem]:
@@ -287,6 +319,8 @@ def process_batch(
                             content_hash=content_hash(extracted.text),
                             fetched_at=result.fetched_at,
                             raw_sha256=raw_sha,
+                            minhash=tuple(int(v) for v in minhash_signature(extracted.text)),
+                            wire_agency=wire_agency(extracted.text),
                         )
                     )
             except ExtractionError as exc:

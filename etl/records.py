@@ -127,6 +127,22 @@ class Article:
     content_hash: str
     fetched_at: datetime
     raw_sha256: str | None = None
+    # Quality flags from extraction (too_short, likely_truncated, not_an_article, language_mismatch).
+    flags: tuple[str, ...] = ()
+    # Near-duplicate detection: the MinHash signature of the text, and the wire agency it credits.
+    minhash: tuple[int, ...] = ()
+    wire_agency: str | None = None
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One way an article was reached: through a feed (or a backfill source) and a URL, at a time."""
+
+    article_id: int
+    source: str  # the feed URL, or the backfill file / list the URL came from
+    url: str
+    seen_at: datetime
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)

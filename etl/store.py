@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from duckdb_engine import Dialect
 from sqlalchemy import (
@@ -60,9 +61,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import TableClause
 
-from etl.dedup import stable_id
+from etl.dedup import NEAR_DUPLICATE_JACCARD, estimated_jaccard, lsh_bands, stable_id
 from etl.polling import FeedState, PollOutcome
-from etl.records import EntityMention, FeedSource, TaggedArticle
+from etl.records import EntityMention, FeedSource, Sighting, TaggedArticle
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -80,6 +81,7 @@ __all__ = [
     "record_feed_items",
     "record_feed_polls",
     "record_fetches",
+    "record_sightings",
     "register_feeds",
     "settled_item_urls",
     "start_run",
@@ -206,6 +208,37 @@ articles = Table(
     Column("fetched_at", TimestampTZ),
     Column("raw_sha256", String),
     Column("run_id", String),
+    Column("quality_flags", ARRAY(String)),
+    # Near-duplicates: syndicated copies share the cluster of the first copy loaded (see etl.dedup).
+    Column("cluster_id", BigInteger),
+    Column("wire_agency", String),
+)
+
+article_fingerprints = Table(
+    "article_fingerprints",
+    metadata,
+    _id_pk("article_id"),
+    Column("minhash", ARRAY(BigInteger)),  # etl.dedup.minhash_signature
+)
+
+article_bands = Table(
+    "article_bands",
+    metadata,
+    Column("band_key", BigInteger, nullable=False),  # etl.dedup.lsh_bands
+    Column("article_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("band_key", "article_id"),
+)
+
+article_sightings = Table(
+    "article_sightings",
+    metadata,
+    Column("article_id", BigInteger, nullable=False),
+    Column("source", String, nullable=False),  # feed URL or backfill source
+    Column("url", String, nullable=False),  # the URL it was reached by
+    Column("first_seen_at", TimestampTZ),
+    Column("last_seen_at", TimestampTZ),
+    Column("run_id", String),
+    PrimaryKeyConstraint("article_id", "source", "url"),
 )
 
 entities = Table(
@@ -451,7 +484,7 @@ def _arrow_type(col: Column[Any]) -> pa.DataType:
     if isinstance(sql_type, DateTime):
         return pa.timestamp("us", tz="UTC")
     if isinstance(sql_type, ARRAY):
-        return pa.list_(pa.string())
+        return pa.list_(pa.int64() if isinstance(sql_type.item_type, BigInteger) else pa.string())
     if isinstance(sql_type, JSON):
         # Staged as text; the INSERT casts VARCHAR -> JSON (and rejects invalid JSON).
         return pa.string()
@@ -525,6 +558,23 @@ def _feeds_state_sql() -> str:
     )
 
 
+def _sightings_upsert_sql() -> str:
+    staged = _staged(article_sightings)
+    stmt = insert(article_sightings).from_select(
+        [c.name for c in article_sightings.columns], select(*staged.c)
+    )
+    ex = stmt.excluded
+    return _sql(
+        stmt.on_conflict_do_update(
+            index_elements=["article_id", "source", "url"],
+            set_={
+                "first_seen_at": func.least(article_sightings.c.first_seen_at, ex.first_seen_at),
+                "last_seen_at": func.greatest(article_sightings.c.last_seen_at, ex.last_seen_at),
+            },
+        )
+    )
+
+
 def _feed_items_upsert_sql() -> str:
     staged = _staged(feed_items)
     stmt = insert(feed_items).from_select([c.name for c in feed_items.columns], select(*staged.c))
@@ -565,6 +615,9 @@ _INSERT_SQL: dict[str, str] = {
     "mentions": _insert_do_nothing_sql(mentions, ["mention_id"]),
     "quotes": _insert_do_nothing_sql(quotes, ["quote_id"]),
     "article_topics": _insert_do_nothing_sql(article_topics, ["article_id", "topic"]),
+    "article_fingerprints": _insert_do_nothing_sql(article_fingerprints, ["article_id"]),
+    "article_bands": _insert_do_nothing_sql(article_bands, ["band_key", "article_id"]),
+    "article_sightings": _sightings_upsert_sql(),
     "feeds": _feeds_state_sql(),
     "feeds_register": _feeds_register_sql(),
     "feed_polls": _insert_do_nothing_sql(feed_polls, ["poll_id"]),
@@ -698,7 +751,7 @@ def _existing_articles(
     return {int(r[0]) for r in rows}, {str(r[1]) for r in rows}
 
 
-def _article_row(tagged: TaggedArticle, run_id: str) -> dict[str, Any]:
+def _article_row(tagged: TaggedArticle, run_id: str, cluster_id: int) -> dict[str, Any]:
     a = tagged.article
     return {
         "article_id": a.article_id,
@@ -718,6 +771,9 @@ def _article_row(tagged: TaggedArticle, run_id: str) -> dict[str, Any]:
         "fetched_at": _utc(a.fetched_at),
         "raw_sha256": a.raw_sha256,
         "run_id": run_id,
+        "quality_flags": list(a.flags),
+        "cluster_id": cluster_id,
+        "wire_agency": a.wire_agency,
     }
 
 
@@ -817,7 +873,74 @@ def _child_rows(
     )
 
 
-_ARTICLE_TABLES = (articles, entities, mentions, quotes, article_topics)
+_ARTICLE_TABLES = (
+    articles,
+    article_fingerprints,
+    article_bands,
+    entities,
+    mentions,
+    quotes,
+    article_topics,
+)
+_CANDIDATES_SQL = _sql(
+    select(article_bands.c.article_id, article_fingerprints.c.minhash, articles.c.cluster_id)
+    .distinct()
+    .select_from(
+        article_bands.join(
+            article_fingerprints, article_bands.c.article_id == article_fingerprints.c.article_id
+        ).join(articles, article_bands.c.article_id == articles.c.article_id)
+    )
+    .where(
+        article_bands.c.band_key.in_(select(table_clause("staged_band_keys", column("band_key")).c.band_key))
+    )
+)
+
+
+def _assign_clusters(con: duckdb.DuckDBPyConnection, fresh: Sequence[TaggedArticle]) -> dict[int, int]:
+    """Cluster id for each new article: the cluster of the most similar stored (or earlier in the batch)
+    article at or above NEAR_DUPLICATE_JACCARD among those sharing an LSH band, else its own id."""
+    bands = {
+        t.article.article_id: lsh_bands(np.asarray(t.article.minhash, dtype=np.uint32))
+        for t in fresh
+        if t.article.minhash
+    }
+    keys = sorted({key for keys in bands.values() for key in keys})
+    stored: dict[int, tuple[np.ndarray, int]] = {}
+    if keys:
+        con.register("staged_band_keys", pa.table({"band_key": pa.array(keys, pa.int64())}))
+        try:
+            for article, minhash, cluster in con.execute(_CANDIDATES_SQL).fetchall():
+                stored[int(article)] = (
+                    np.asarray(minhash, dtype=np.uint32),
+                    int(cluster if cluster is not None else article),
+                )
+        finally:
+            con.unregister("staged_band_keys")
+    clusters: dict[int, int] = {}
+    seen_in_batch: dict[int, tuple[np.ndarray, int]] = {}
+    band_members: dict[int, set[int]] = {}
+    for t in fresh:
+        aid = t.article.article_id
+        if aid not in bands:
+            clusters[aid] = aid
+            continue
+        signature = np.asarray(t.article.minhash, dtype=np.uint32)
+        candidates = dict(stored)
+        for key in bands[aid]:
+            for other in band_members.get(key, ()):
+                candidates[other] = seen_in_batch[other]
+        best, best_similarity = aid, NEAR_DUPLICATE_JACCARD
+        for other, (other_signature, other_cluster) in candidates.items():
+            if other == aid:
+                continue
+            similarity = estimated_jaccard(signature, other_signature)
+            if similarity >= best_similarity and (best == aid or similarity > best_similarity):
+                best, best_similarity = other_cluster, similarity
+        clusters[aid] = best
+        seen_in_batch[aid] = (signature, best)
+        for key in bands[aid]:
+            band_members.setdefault(key, set()).add(aid)
+    return clusters
 
 
 def load_articles(
@@ -840,8 +963,20 @@ def load_articles(
             if t.article.article_id not in known_ids and t.article.canonical_url not in known_urls
         ]
         entity_rows, mention_rows, quote_rows, topic_rows = _child_rows(fresh)
+        clusters = _assign_clusters(con, fresh)
         rows_by_table: dict[str, Sequence[Mapping[str, Any]]] = {
-            "articles": [_article_row(t, run_id) for t in fresh],
+            "articles": [_article_row(t, run_id, clusters[t.article.article_id]) for t in fresh],
+            "article_fingerprints": [
+                {"article_id": t.article.article_id, "minhash": list(t.article.minhash)}
+                for t in fresh
+                if t.article.minhash
+            ],
+            "article_bands": [
+                {"band_key": key, "article_id": t.article.article_id}
+                for t in fresh
+                if t.article.minhash
+                for key in sorted(set(lsh_bands(np.asarray(t.article.minhash, dtype=np.uint32))))
+            ],
             "entities": entity_rows,
             "mentions": mention_rows,
             "quotes": quote_rows,
@@ -877,6 +1012,29 @@ def record_fetches(con: duckdb.DuckDBPyConnection, rows: Sequence[FetchRecord]) 
     ]
     with _transaction(con):
         _stage_insert(con, fetches, staged)
+
+
+def record_sightings(con: duckdb.DuckDBPyConnection, sightings: Sequence[Sighting]) -> None:
+    """Record how articles were reached, one row per (article, source, URL) with the first and last time
+    it was seen there. One transaction."""
+    rows: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for s in sightings:
+        at = _utc(s.seen_at)
+        row = rows.setdefault(
+            (s.article_id, s.source, s.url),
+            {
+                "article_id": s.article_id,
+                "source": s.source,
+                "url": s.url,
+                "first_seen_at": at,
+                "last_seen_at": at,
+                "run_id": s.run_id,
+            },
+        )
+        row["first_seen_at"] = min(row["first_seen_at"], at)
+        row["last_seen_at"] = max(row["last_seen_at"], at)
+    with _transaction(con):
+        _stage_insert(con, article_sightings, list(rows.values()))
 
 
 def register_feeds(

@@ -141,10 +141,15 @@ def _poll(
     logger = get_run_logger()
     reads = poll_feeds(fetcher, states)
     listed = [canonical_url(e.url) for read in reads for e in read.entries]
-    known = store.known_canonical_urls(con, listed) | store.settled_item_urls(con, listed)
+    loaded = store.known_canonical_urls(con, listed)
+    known = loaded | store.settled_item_urls(con, listed)
     polled = steps.finish_polls(reads, known, settings, run_id)
     store.record_feed_polls(con, polled.polls)
     store.record_feed_items(con, polled.items)
+    feed_urls = {s.feed_id: s.url for s in states}
+    store.record_sightings(
+        con, steps.sightings([], polled.items, loaded_urls=loaded, feed_urls=feed_urls, run_id=run_id)
+    )
     errors.extend(polled.errors)
     counts.update(
         feeds_polled=len(reads),
@@ -189,6 +194,9 @@ def _fetch_process_load(
         processed = process_batch(fetched, batch, tagger, settings.raw_dir, run_id)
         loaded = load_batch(con, processed, run_id)
         store.record_feed_items(con, steps.item_outcomes(batch, processed.fetch_records, feed_ids, run_id))
+        store.record_sightings(
+            con, steps.sightings(processed.fetch_records, [], loaded_urls=set(), feed_urls={}, run_id=run_id)
+        )
         errors.extend(processed.errors)
         outcomes = Counter(r.outcome for r in processed.fetch_records)
         counts.update(

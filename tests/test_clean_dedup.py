@@ -1,3 +1,5 @@
+import pytest
+
 from etl.clean import clean_inline, clean_text
 from etl.dedup import article_id, canonical_url, content_hash, new_urls, stable_id
 
@@ -36,3 +38,33 @@ def test_new_urls_skips_known_and_repeats():
     known = {"https://a.test/1"}
     urls = ["https://a.test/1?utm_source=x", "https://a.test/2", "https://a.test/2#c", "https://a.test/3"]
     assert new_urls(urls, known) == ["https://a.test/2", "https://a.test/3"]
+
+
+def test_minhash_similarity_separates_copies_from_other_stories():
+    from etl.dedup import NEAR_DUPLICATE_JACCARD, estimated_jaccard, lsh_bands, minhash_signature
+
+    story = " ".join(f"word{i} appears in sentence {i // 7} of the wire story" for i in range(120))
+    edited = story.replace("sentence 3 ", "paragraph 3 ") + " An extra closing line added by the outlet."
+    other = " ".join(f"token{i} belongs to another report {i // 5}" for i in range(120))
+    a, b, c = minhash_signature(story), minhash_signature(edited), minhash_signature(other)
+    assert estimated_jaccard(a, a) == 1.0
+    assert estimated_jaccard(a, b) >= NEAR_DUPLICATE_JACCARD > estimated_jaccard(a, c)
+    assert set(lsh_bands(a)) & set(lsh_bands(b))
+    assert not set(lsh_bands(a)) & set(lsh_bands(c))
+    assert list(minhash_signature(story)) == list(a)  # deterministic across calls (and runs)
+
+
+@pytest.mark.parametrize(
+    ("text", "agency"),
+    [
+        ("MOSCOW (Reuters) - The Kremlin said on Friday ...", "Reuters"),
+        ("WASHINGTON (AP) — Officials warned ...", "Associated Press"),
+        ("BRUSSELS (CPA) — The commission opened ...", "Continental Press Agency"),
+        ("Officials warned on Monday.\nReuters contributed to this report", "Reuters"),
+        ("The AP style guide was updated (a story about style).", None),
+    ],
+)
+def test_wire_agency(text, agency):
+    from etl.dedup import wire_agency
+
+    assert wire_agency(text) == agency

@@ -10,6 +10,9 @@ from etl.demo import serve_site
 from etl.settings import Settings
 
 CONTENT_TABLES = (
+    "article_sightings",
+    "article_fingerprints",
+    "article_bands",
     "feeds",
     "feed_polls",
     "feed_items",
@@ -82,11 +85,15 @@ def test_ingest_flow_end_to_end_and_idempotent(
         assert (
             con.execute("select count(*) from articles where published_source = 'feed'").fetchone()[0] == 25
         )
-        # The wire story: two placements, one text.
+        # The wire story: two placements of one story, credited to the agency.
         wire = con.execute(
-            "select count(*), count(distinct content_hash) from articles where text like '%(CPA)%'"
+            "select count(*), count(distinct cluster_id), min(wire_agency) from articles "
+            "where text like '%(CPA)%'"
         ).fetchone()
-        assert wire[0] == 2
+        assert wire == (2, 1, "Continental Press Agency")
+        stories = con.execute("select count(*), sum(placements) from story_clusters").fetchone()
+        assert stories == (24, 25)
+        assert con.execute("select count(*) from article_sightings").fetchone()[0] == 25
         # Raw bodies are kept on disk for every loaded article.
         raw = Settings(data_dir=tmp_path / "data").raw_dir
         assert len(list(raw.rglob("*.gz"))) >= 25

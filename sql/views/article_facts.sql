@@ -2,7 +2,8 @@
 -- description: One row per article with its publication day (UTC) and the russian_interference
 --   topic score, left-joined (NULL when the article was not scored for that topic).
 -- Days are UTC calendar days; an article without a published time is dated by when it was fetched,
--- so that it still shows up in the daily and weekly trends.
+-- so that it still shows up in the daily and weekly trends. cluster_id groups syndicated copies of one
+-- story (etl.dedup); an article alone in its cluster has its own id as cluster_id.
 create or replace view article_facts as
 with source_articles as (
     select
@@ -13,6 +14,9 @@ with source_articles as (
         title,
         canonical_url,
         word_count,
+        coalesce(cluster_id, article_id) as cluster_id,
+        wire_agency,
+        quality_flags,
         cast(timezone('UTC', coalesce(published, fetched_at)) as date) as published_day
     from articles
 ),
@@ -34,6 +38,9 @@ select
     source_articles.title,
     source_articles.canonical_url,
     source_articles.word_count,
+    source_articles.cluster_id,
+    source_articles.wire_agency,
+    source_articles.quality_flags,
     russian_interference.score as russian_interference_score,
     russian_interference.relevant as russian_interference_relevant
 from source_articles
