@@ -25,9 +25,11 @@ from etl.settings import Settings
 app = typer.Typer(help="newswatch: news ingestion, tagging and trend SQL.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.")
 feeds_app = typer.Typer(help="The feeds newswatch polls: add, import, export, list, discover.")
+eval_app = typer.Typer(help="Evaluations against gold files: precision, recall, F1, accuracy.")
 model_app = typer.Typer(help="The spaCy pipeline.")
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(eval_app, name="eval")
 app.add_typer(model_app, name="model")
 console = Console()
 err_console = Console(stderr=True)
@@ -342,6 +344,34 @@ def feeds_list(db: DbOption = None) -> None:
     finally:
         con.close()
     _print_rows(columns, rows, "table")
+
+
+@eval_app.command("extraction")
+def eval_extraction(
+    html_dir: Annotated[
+        Path, typer.Option("--html-dir", exists=True, file_okay=False, help="<id>.html.gz files")
+    ],
+    truth: Annotated[Path, typer.Option("--truth", exists=True, dir_okay=False, help="ground-truth.json")],
+    verbose: Annotated[bool, typer.Option("--verbose", help="list the worst pages")] = False,
+) -> None:
+    """Score text extraction on the article-extraction-benchmark format (4-word shingles, averaged)."""
+    from etl.evals.extraction import evaluate_extraction, format_report
+
+    typer.echo(format_report(evaluate_extraction(html_dir, truth), verbose=verbose))
+
+
+@eval_app.command("dates")
+def eval_dates(
+    gold: Annotated[Path, typer.Option("--gold", exists=True, dir_okay=False, help="dates gold JSONL")],
+    html_dir: Annotated[
+        Path, typer.Option("--html-dir", exists=True, file_okay=False, help="<id>.html.gz files")
+    ],
+    verbose: Annotated[bool, typer.Option("--verbose", help="list the misses")] = False,
+) -> None:
+    """Accuracy of publication dates against a hand-checked gold file."""
+    from etl.evals.dates import evaluate_dates, format_report
+
+    typer.echo(format_report(evaluate_dates(gold, html_dir), verbose=verbose))
 
 
 @db_app.command("upgrade")

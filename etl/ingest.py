@@ -48,6 +48,7 @@ class FeedRead:
     body_sha256: str | None
     error: str | None
     children: tuple[str, ...] = ()  # child sitemaps of a sitemap index, still to be read
+    listed: int = 0  # items the document lists, usable or not
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,11 @@ def read_feed(state: FeedState, fetched: FetchResult) -> FeedRead:
         since = state.last_success_at or fetched.fetched_at - timedelta(days=SITEMAP_LOOKBACK_DAYS)
         children = tuple(recent_children(doc, since)[:MAX_SITEMAP_CHILDREN])
         entries = tuple(replace(e, feed_url=state.url) for e in doc.entries)
-        return FeedRead(state, fetched, doc.publication, entries, False, digest, doc.error, children)
+        listed = len(doc.entries) + doc.skipped
+        return FeedRead(state, fetched, doc.publication, entries, False, digest, doc.error, children, listed)
     parsed = parse_feed(fetched.body, source, content_type=fetched.content_type)
     entries = tuple(replace(e, feed_url=state.url) for e in parsed.entries)
-    return FeedRead(state, fetched, parsed.title, entries, False, digest, parsed.error)
+    return FeedRead(state, fetched, parsed.title, entries, False, digest, parsed.error, listed=parsed.listed)
 
 
 def poll_feeds(fetcher: Fetcher, states: Sequence[FeedState]) -> list[FeedRead]:

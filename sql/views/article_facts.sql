@@ -17,7 +17,9 @@ with source_articles as (
         coalesce(cluster_id, article_id) as cluster_id,
         wire_agency,
         quality_flags,
-        cast(timezone('UTC', coalesce(published, fetched_at)) as date) as published_day
+        cast(timezone('UTC', coalesce(published, fetched_at)) as date) as published_day,
+        -- Says openly when the day is the fetch day, because the article carried no date of its own.
+        case when published is null then 'fetched' else 'published' end as day_source
     from articles
 ),
 
@@ -35,6 +37,7 @@ select
     source_articles.outlet,
     source_articles.published,
     source_articles.published_day,
+    source_articles.day_source,
     source_articles.title,
     source_articles.canonical_url,
     source_articles.word_count,
