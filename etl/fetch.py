@@ -267,6 +267,13 @@ class AsyncFetcher:
                 return _Exchange(error=f"{type(exc).__name__}: {exc}")
 
     async def _read(self, resp: httpx.Response, kind: FetchKind) -> _Exchange:
+        exchange = await self._read_body(resp, kind)
+        # A body left unread (304, redirect, error status, refused type) is read anyway when small, so the
+        # connection goes back to the pool instead of costing a new TCP+TLS handshake next time.
+        await _drain(resp)
+        return exchange
+
+    async def _read_body(self, resp: httpx.Response, kind: FetchKind) -> _Exchange:
         status = resp.status_code
         headers = resp.headers
         ctype = headers.get("content-type", "")
@@ -692,6 +699,21 @@ def _accepts(kind: FetchKind, media: str) -> bool:
         or "xml" in sub
         or media in ("application/gzip", "application/x-gzip", "application/octet-stream")
     )
+
+
+# Bodies we did not want are still read when they are this small, so the connection can be reused.
+_DRAIN_MAX_BYTES = 64 * 1024
+
+
+async def _drain(resp: httpx.Response) -> None:
+    declared = resp.headers.get("content-length", "").strip()
+    if resp.is_stream_consumed or not declared.isdigit() or int(declared) > _DRAIN_MAX_BYTES:
+        return  # unknown or large: closing the connection is cheaper than reading it
+    try:
+        async for _ in resp.aiter_raw():
+            pass
+    except (httpx.HTTPError, RuntimeError):
+        return
 
 
 class _Decoder:
