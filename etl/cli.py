@@ -164,6 +164,8 @@ def extract(
         "authors": list(article.authors),
         "published": article.published.isoformat() if article.published else None,
         "published_source": article.published_source,
+        "published_confidence": article.published_confidence,
+        "flags": list(article.flags),
         "site_name": article.site_name,
         "language": article.language,
         "description": article.description,

@@ -321,6 +321,8 @@ def process_batch(
                             content_hash=content_hash(extracted.text),
                             fetched_at=result.fetched_at,
                             raw_sha256=raw_sha,
+                            flags=extracted.flags,
+                            published_confidence=extracted.published_confidence,
                             minhash=tuple(int(v) for v in minhash_signature(extracted.text)),
                             wire_agency=wire_agency(extracted.text),
                         )

@@ -106,6 +106,10 @@ class ExtractedArticle:
     site_name: str
     language: str | None
     description: str
+    # Quality flags from extraction: "too_short", "likely_truncated", "not_an_article" (etl.extract).
+    flags: tuple[str, ...] = ()
+    # How sure the publication date is, 0..1, from its source and whether other sources agree (etl.dates).
+    published_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class Article:
     content_hash: str
     fetched_at: datetime
     raw_sha256: str | None = None
+    published_confidence: float | None = None
     # Quality flags from extraction (too_short, likely_truncated, not_an_article, language_mismatch).
     flags: tuple[str, ...] = ()
     # Near-duplicate detection: the MinHash signature of the text, and the wire agency it credits.

@@ -11,6 +11,32 @@ def test_clean_text_drops_furniture_and_normalises():
     )
     assert clean_text(raw) == "The vote was close.\n\u201cQuote,\u201d she said."
     assert clean_inline("  Ann\u00a0 Reed ") == "Ann Reed"
+    furniture = [
+        "Sign up for The Morning Brief, our free daily newsletter.",
+        "Get the day's top headlines delivered to your inbox every morning.",
+        "Thanks for signing up!",
+        "Pick Six Newsletter",
+        "Follow her on Twitter @AmyKup or on Facebook.",
+        "Email Tariq Malik at tmalik@space.test or follow him @tariqjmalik.",
+        "reporter@paper.test",
+        "(Reporting by Greg Roumeliotis; Editing by Martin Howell)",
+        "Updated at 1:23 p.m.",
+        "5 min read",
+        "You may also like...",
+        "Most read in world news",
+        "DON'T MISS",
+        "Related: The 15 Weirdest Galaxies in Our Universe",
+        "Leggi anche",
+        "Comments",
+    ]
+    prose = [
+        "The newsletter, which has 40,000 subscribers, said the accounts were fake.",
+        "Reuters contributed to this report.",  # etl.dedup.wire_agency reads the agency from it
+        "— Dianna E. Anderson (@diannaeanderson) November 18, 2019",  # an embedded tweet's attribution
+        "Click here to get more information or download this game.",
+        "Follow the money, investigators said, and you will find the network's owners.",
+    ]
+    assert clean_text("\n".join(furniture + prose)) == "\n".join(prose)
 
 
 def test_canonical_url_strips_tracking_and_fragments():
