@@ -399,7 +399,9 @@ def _html_meta_candidates(tree: lxml.html.HtmlElement) -> list[_Candidate]:
         if parsed is not None:
             found.append(_Candidate(parsed[0], parsed[1], rank, family, detail))
 
-    for meta in tree.iter("meta"):
+    head = tree.find("head")
+    # Publication meta tags live in <head>; itemprop metas in the body are read with the microdata below.
+    for meta in (head if head is not None else tree).iter("meta"):
         content = meta.get("content")
         for attribute in ("property", "name"):
             key = (meta.get(attribute) or "").strip().lower()
@@ -433,6 +435,10 @@ def _html_meta_candidates(tree: lxml.html.HtmlElement) -> list[_Candidate]:
             continue
         add(element.get("datetime"), _RANK_TIME_ELEMENT, "time", "time[datetime] in the article header")
         break
+    if found:
+        # A visible dateline is the weakest markup; scanning every classed element for one costs more than
+        # the rest of the date search, so it is only done when the page states no date otherwise.
+        return found
     for element in tree.xpath("//body//*[@class or @id]"):
         tokens = f"{element.get('class') or ''} {element.get('id') or ''}".split()
         named = next((token for token in tokens if _DATELINE_CLASS.fullmatch(token)), None)
