@@ -11,7 +11,7 @@ from pathlib import Path
 
 from etl import store
 from etl.dedup import article_id, canonical_url, content_hash, minhash_signature, wire_agency
-from etl.extract import ExtractionError, extract_article
+from etl.extract import ExtractionError, extract_article, language_mismatch
 from etl.feeds import parse_feed
 from etl.fetch import Fetcher
 from etl.nlp.pipeline import Tagger
@@ -281,9 +281,11 @@ def process_batch(
     raw_dir: Path | None,
     run_id: str,
     known_canonical: set[str] | None = None,
+    expected_language: str | None = None,
 ) -> ProcessedBatch:
     """Keep raw bodies, extract, drop duplicates (by canonical URL) and tag one batch of fetched pages.
-    `entries[i]` is the feed entry that led to `fetched[i]` (None for URLs from elsewhere)."""
+    `entries[i]` is the feed entry that led to `fetched[i]` (None for URLs from elsewhere). An article
+    whose language differs from `expected_language` is flagged `language_mismatch`, not dropped."""
     seen = set(known_canonical or ())
     articles: list[Article] = []
     records: list[store.FetchRecord] = []
@@ -321,7 +323,12 @@ def process_batch(
                             content_hash=content_hash(extracted.text),
                             fetched_at=result.fetched_at,
                             raw_sha256=raw_sha,
-                            flags=extracted.flags,
+                            flags=extracted.flags
+                            + (
+                                ("language_mismatch",)
+                                if language_mismatch(extracted.language, expected_language)
+                                else ()
+                            ),
                             published_confidence=extracted.published_confidence,
                             minhash=tuple(int(v) for v in minhash_signature(extracted.text)),
                             wire_agency=wire_agency(extracted.text),

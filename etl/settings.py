@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # After this many consecutive failures a feed is paused, with a pause that doubles each time.
     feed_pause_after_failures: int = 5
 
+    # Articles in another language are flagged `language_mismatch` (None: no expectation).
+    expected_language: str | None = None
+
     batch_size: int = 100
     task_workers: int = 4
 

@@ -46,10 +46,17 @@ def fetch_batch(fetcher: Fetcher, requests: list[FetchRequest]) -> list[FetchRes
 
 @task(name="process-batch", cache_policy=NO_CACHE)
 def process_batch(
-    fetched: list[FetchResult], entries: list[FeedEntry], tagger: Tagger, raw_dir: Path, run_id: str
+    fetched: list[FetchResult], entries: list[FeedEntry], tagger: Tagger, settings: Settings, run_id: str
 ) -> steps.ProcessedBatch:
     """Keep raw bodies, extract, dedup and tag one batch."""
-    return steps.process_batch(fetched, entries, tagger, raw_dir=raw_dir, run_id=run_id)
+    return steps.process_batch(
+        fetched,
+        entries,
+        tagger,
+        raw_dir=settings.raw_dir,
+        run_id=run_id,
+        expected_language=settings.expected_language,
+    )
 
 
 @task(name="load-batch", cache_policy=NO_CACHE)
@@ -191,7 +198,7 @@ def _fetch_process_load(
     ]
     for batch, future in zip(batches, futures, strict=True):
         fetched = future.result()
-        processed = process_batch(fetched, batch, tagger, settings.raw_dir, run_id)
+        processed = process_batch(fetched, batch, tagger, settings, run_id)
         loaded = load_batch(con, processed, run_id)
         store.record_feed_items(con, steps.item_outcomes(batch, processed.fetch_records, feed_ids, run_id))
         store.record_sightings(
