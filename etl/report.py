@@ -11,6 +11,8 @@ from rich.table import Table
 
 from etl.queries import run_query
 
+QUOTE_CHARS = 36
+
 # (query name, parameters, heading, columns to show)
 SUMMARY_SECTIONS: tuple[tuple[str, dict[str, str], str, tuple[str, ...]], ...] = (
     (
@@ -41,12 +43,17 @@ def summary_tables(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> Group:
         columns, rows = run_query(con, sql_dir, name, params)
         shown = [c for c in wanted if c in columns]
         table = Table(title=heading, title_justify="left", show_lines=False)
-        for column in shown:
-            quote = column == "example_quote"
-            table.add_column(column, overflow="ellipsis", no_wrap=quote, max_width=50 if quote else None)
         index = [columns.index(c) for c in shown]
+        for column in shown:
+            table.add_column(column, no_wrap=True)
         for row in rows:
-            table.add_row(*(_cell(row[i]) for i in index))
+            # The example quote gives way to the names and numbers, so the table fits a terminal.
+            table.add_row(
+                *(
+                    _cell(row[i], QUOTE_CHARS if c == "example_quote" else None)
+                    for c, i in zip(shown, index, strict=True)
+                )
+            )
         if not rows:
             table.caption = "no rows"
         tables.append(table)
@@ -58,9 +65,10 @@ def print_summary(con: duckdb.DuckDBPyConnection, sql_dir: Path, console: Consol
     (console or Console()).print(summary_tables(con, sql_dir))
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, limit: int | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.2f}"
-    return str(value)
+    text = str(value)
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
