@@ -412,6 +412,11 @@ def _html_meta_candidates(tree: lxml.html.HtmlElement) -> list[_Candidate]:
     for payload in tree.xpath('//script[@type="application/ld+json"]/text()'):
         for value, rank, detail in _json_ld_dates(str(payload)):
             add(value, rank, "json-ld", detail)
+    if any(c.rank <= _RANK_JSONLD_ARTICLE for c in found):
+        # An article:published_time or an article's JSON-LD datePublished outranks anything below; the
+        # microdata scan visits every element (half the cost of the whole date search), so it is skipped.
+        # Agreement is still counted between the meta tags and the JSON-LD.
+        return found
     for element in tree.xpath('//*[@itemprop or @pubdate] | //time[contains(@class, "publish")]'):
         if element.tag == "meta" and (element.get("property") or element.get("name")):
             continue  # read above as a meta tag; counting it twice would fake agreement
