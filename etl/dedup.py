@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from urllib.parse import urldefrag
 
 import numpy as np
 from courlan import normalize_url
@@ -14,12 +15,13 @@ _WORDS = re.compile(r"\w+", re.UNICODE)
 
 
 def canonical_url(url: str) -> str:
-    """Normalise a URL for identity: lower-cased host, default port dropped, fragment and tracking
-    parameters (utm_*, fbclid, …) removed, query sorted. courlan owns these rules."""
+    """Normalise a URL for identity: lower-cased host, default port dropped, tracking parameters (utm_*,
+    fbclid, gclid, …) removed, query sorted, fragment dropped. courlan owns these rules; its strict mode
+    is not used because it also drops parameters that identify the story (`?story=123`, `?sid=5`)."""
     try:
-        return normalize_url(url.strip(), strict=True)
+        return urldefrag(normalize_url(url.strip(), strict=False)).url
     except (ValueError, AttributeError):
-        return url.strip()
+        return urldefrag(url.strip()).url
 
 
 def stable_id(*parts: object) -> int:

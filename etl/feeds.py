@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from dateutil import parser as date_parser
 
+from etl.dates import parse_date
 from etl.records import FeedEntry, FeedSource, ParsedFeed
 
 # The most a compressed feed or sitemap body may inflate to.
@@ -144,7 +144,10 @@ def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
         )
     entries: list[FeedEntry] = []
     seen: set[str] = set()
-    for item in doc.get("items") or []:
+    items = doc.get("items")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue  # a malformed item is skipped, not allowed to sink the feed
         link = str(item.get("url") or item.get("external_url") or "")
         if not link.startswith(("http://", "https://")):
             continue
@@ -165,7 +168,6 @@ def _parse_json_feed(body: bytes, source: FeedSource) -> ParsedFeed:
                 summary=str(item.get("summary") or "").strip(),
             )
         )
-    items = doc.get("items") or []
     return ParsedFeed(
         feed_url=source.url,
         title=str(doc.get("title") or ""),
@@ -184,7 +186,9 @@ def _first_alternate(raw: Any) -> str:
 def _entry_time(raw: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = raw.get(key)
-        if value:
+        # feedparser fills what a date leaves out from today ("10:32" becomes today at 10:32): a date
+        # string without a year is no date.
+        if value and _YEAR.search(str(raw.get(key.removesuffix("_parsed")) or "")):
             try:
                 # feedparser normalises to UTC struct_time; timegm keeps it in UTC.
                 return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
@@ -197,19 +201,14 @@ def _entry_time(raw: Any) -> datetime | None:
     return None
 
 
-_GMT_OFFSET = re.compile(r"GMT([+-])(\d{1,2})$")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def _parse_date_text(text: str) -> datetime | None:
-    """Lenient fallback for dates feedparser gave up on (e.g. "Thu,28 Jul 2022 4:35:5 GMT+9")."""
-    text = _GMT_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}00", text.strip())
-    if not text:
-        return None
-    try:
-        value = date_parser.parse(text)
-    except (ValueError, OverflowError):
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    """Lenient fallback for dates feedparser gave up on (e.g. "Thu,28 Jul 2022 4:35:5 GMT+9"); an
+    incomplete date ("Sunday", "June 5") is no date, never one filled in from today."""
+    parsed = parse_date(text)
+    return parsed[0] if parsed is not None else None
 
 
 def _host(url: str) -> str:

@@ -39,6 +39,17 @@ def test_clean_text_drops_furniture_and_normalises():
     assert clean_text("\n".join(furniture + prose)) == "\n".join(prose)
 
 
+def test_canonical_url_keeps_the_parameters_that_identify_a_story():
+    assert (
+        canonical_url("https://e.org/article.php?story=123&utm_source=x")
+        == "https://e.org/article.php?story=123"
+    )
+    assert canonical_url("https://e.org/article.php?story=123") != canonical_url(
+        "https://e.org/article.php?story=456"
+    )
+    assert canonical_url("https://e.org/a?fbclid=1&b=2&a=1#c") == "https://e.org/a?a=1&b=2"
+
+
 def test_canonical_url_strips_tracking_and_fragments():
     assert (
         canonical_url("HTTPS://Example.COM:443/a.html?utm_source=rss&id=3#top")

@@ -150,3 +150,25 @@ def test_gzip_bomb_in_a_feed_body_is_cut_off():
     bomb = b"".join(compressor.compress(zeros) for _ in range(200)) + compressor.flush()  # 200 MB inflated
     feed = parse_feed(bomb, SOURCE, max_bytes=10 * 1024 * 1024)
     assert feed.entries == () and feed.error and "too large" in feed.error
+
+
+def test_malformed_json_feed_items_are_skipped_not_fatal():
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [None, "x", 5, {"url": "https://x.test/ok"}],
+    }
+    feed = parse_feed(json.dumps(doc).encode(), SOURCE)
+    assert [e.url for e in feed.entries] == ["https://x.test/ok"]
+    assert (
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": {"a": 1}}', SOURCE).entries == ()
+    )
+
+
+@pytest.mark.parametrize("stamp", ["Sunday", "June 5", "10:32"])
+def test_incomplete_feed_dates_are_no_dates(stamp):
+    rss = (
+        '<rss version="2.0"><channel><item><link>http://a.test/1</link>'
+        f"<pubDate>{stamp}</pubDate></item></channel></rss>"
+    ).encode()
+    (entry,) = parse_feed(rss, SOURCE).entries
+    assert entry.published is None
