@@ -98,7 +98,7 @@ def demo(
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"ingest finished in {time.monotonic() - started:.1f}s: {counts}")
-    con = store.connect(settings.database, read_only=True)
+    con = _readable(settings)
     try:
         _print_counts(store.table_counts(con))
         if summary:
@@ -111,7 +111,7 @@ def demo(
 def summary_command(db: DbOption = None) -> None:
     """Print the trend summary of a database."""
     settings = _settings(db)
-    con = store.connect(settings.database, read_only=True)
+    con = _readable(settings)
     try:
         print_summary(con, settings.sql_dir, console)
     finally:
@@ -135,7 +135,7 @@ def query(
         console.print(table)
         return
     params = dict(_split_param(p) for p in param or [])
-    con = store.connect(settings.database, read_only=True)
+    con = _readable(settings)
     try:
         columns, rows = run_query(con, settings.sql_dir, name, params)
     except (KeyError, ValueError) as exc:
@@ -183,7 +183,7 @@ def annotate(
     """Tag documents with the configured pipeline; one output line per input document."""
     from etl.nlp.pipeline import ModelNotFound, Tagger
 
-    settings = _settings()
+    settings = _settings(nlp_batch_size=batch)
     try:
         tagger = Tagger.from_settings(settings)
     except ModelNotFound as exc:
@@ -285,15 +285,13 @@ def feeds_export(
 ) -> None:
     """Write every feed as OPML 2.0."""
     from etl.opml import export_opml
-    from etl.records import FeedSource
 
     settings = _settings(db)
-    con = store.connect(settings.database, read_only=True)
+    con = _readable(settings)
     try:
-        states = store.feed_states(con)
+        sources = store.feed_sources(con)
     finally:
         con.close()
-    sources = [FeedSource(url=s.url, outlet=s.outlet, name=s.name) for s in states]
     body = export_opml(sources)
     if out is None:
         sys.stdout.write(body.decode("utf-8"))
@@ -340,7 +338,7 @@ def feeds_discover(
 def feeds_list(db: DbOption = None) -> None:
     """The feeds and their health: status, last success, failures, next poll, items per day."""
     settings = _settings(db)
-    con = store.connect(settings.database, read_only=True)
+    con = _readable(settings)
     try:
         columns, rows = run_query(con, settings.sql_dir, "feed_health", {})
     finally:
@@ -415,6 +413,15 @@ def model_ensure() -> None:
             "NEWSWATCH_NLP_MODEL=/path/to/en_core_web_sm-3.8.0.[/red]"
         )
         raise typer.Exit(1)
+
+
+def _readable(settings: Settings) -> Any:
+    if not settings.database.exists():
+        err_console.print(
+            f"[red]no database at {settings.database}: run `newswatch ingest` or `newswatch demo` first[/red]"
+        )
+        raise typer.Exit(1)
+    return store.connect(settings.database, read_only=True)
 
 
 def _writable(settings: Settings) -> Any:

@@ -113,16 +113,30 @@ def read_feed(state: FeedState, fetched: FetchResult) -> FeedRead:
     return FeedRead(state, fetched, parsed.title, entries, False, digest, parsed.error, listed=parsed.listed)
 
 
+def _read_safely(state: FeedState, fetched: FetchResult) -> FeedRead:
+    # One feed whose body breaks a parser is that feed's error, not the end of the poll round.
+    try:
+        return read_feed(state, fetched)
+    except Exception as exc:
+        return FeedRead(state, fetched, "", (), False, None, f"parse: {type(exc).__name__}: {exc}")
+
+
 def poll_feeds(fetcher: Fetcher, states: Sequence[FeedState]) -> list[FeedRead]:
     """Fetch (conditionally, politely, concurrently) and read feeds; the fresh children of sitemap
     indexes are fetched in a second round and their entries credited to the index's feed."""
     results = fetcher.fetch_many(feed_request(s) for s in states)
-    reads = [read_feed(state, result) for state, result in zip(states, results, strict=True)]
+    reads = [_read_safely(state, result) for state, result in zip(states, results, strict=True)]
     wanted = [(i, child) for i, read in enumerate(reads) for child in read.children]
     if not wanted:
         return reads
     child_results = fetcher.fetch_many(
-        FetchRequest(url=child, kind="sitemap", obey_robots=reads[i].state.obey_robots) for i, child in wanted
+        FetchRequest(
+            url=child,
+            kind="sitemap",
+            obey_robots=reads[i].state.obey_robots,
+            host_rate=reads[i].state.host_rate,
+        )
+        for i, child in wanted
     )
     extra: dict[int, list[FeedEntry]] = {}
     problems: dict[int, list[str]] = {}
@@ -146,10 +160,18 @@ def poll_feeds(fetcher: Fetcher, states: Sequence[FeedState]) -> list[FeedRead]:
 
 
 def finish_polls(
-    reads: Sequence[FeedRead], known_canonical: set[str], settings: Settings, run_id: str
+    reads: Sequence[FeedRead],
+    known_canonical: set[str],
+    settings: Settings,
+    run_id: str,
+    *,
+    listed_before: set[tuple[int, str]] | None = None,
 ) -> PollResults:
-    """Count new and already-known items per feed, schedule each feed's next poll (etl.polling), and
-    pick the entries to fetch: new ones, the first listing winning when several feeds carry a story."""
+    """Count new and already-listed items per feed, schedule each feed's next poll (etl.polling), and
+    pick the entries to fetch: those not known (stored or settled), the first listing winning when several
+    feeds carry a story. An item the feed listed before is not counted as new for its schedule, even when
+    it is fetched again (a transient fetch error is retried)."""
+    listed_before = listed_before or set()
     polls: list[store.FeedPoll] = []
     items: list[store.FeedItem] = []
     fresh: list[FeedEntry] = []
@@ -160,8 +182,9 @@ def finish_polls(
         for entry in read.entries:
             key = canonical_url(entry.url)
             is_new = key not in known_canonical
-            new_items += is_new
-            seen_items += not is_new
+            news = is_new and (read.state.feed_id, key) not in listed_before
+            new_items += news
+            seen_items += not news
             items.append(
                 store.FeedItem(
                     feed_id=read.state.feed_id,
@@ -206,6 +229,17 @@ def finish_polls(
             )
         )
     return PollResults(tuple(polls), tuple(items), tuple(fresh), tuple(errors))
+
+
+def mark_already_stored(
+    records: Sequence[store.FetchRecord], stored: frozenset[str]
+) -> list[store.FetchRecord]:
+    """A page reached by a new URL whose canonical URL was already loaded (an AMP or tracking variant, a
+    story a later batch met again) is a duplicate, not a load."""
+    return [
+        replace(r, outcome="duplicate") if r.outcome == "loaded" and r.canonical_url in stored else r
+        for r in records
+    ]
 
 
 def sightings(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Literal
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -47,7 +48,9 @@ def parse_opml(body: bytes) -> list[FeedSource]:
         name = " ".join((attrs["text"] if "text" in attrs else attrs.get("title", "")).split())
         label = attrs.get("title", "").strip() or attrs.get("text", "")
         outlet = outlet_slug(label) or (urlsplit(url).hostname or url)
-        sources.append(FeedSource(url=url, outlet=outlet, name=name))
+        # type="sitemap" is how export_opml marks (news) sitemaps; readers of OPML ignore unknown types.
+        kind: Literal["feed", "sitemap"] = "sitemap" if attrs.get("type", "").lower() == "sitemap" else "feed"
+        sources.append(FeedSource(url=url, outlet=outlet, name=name, kind=kind))
     return sources
 
 
@@ -62,7 +65,7 @@ def export_opml(sources: Sequence[FeedSource], title: str = "newswatch feeds") -
         etree.SubElement(
             body,
             "outline",
-            type="rss",
+            type="sitemap" if source.kind == "sitemap" else "rss",
             text=_xml_safe(source.name),
             title=_xml_safe(source.outlet),
             xmlUrl=_xml_safe(source.url),

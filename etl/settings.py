@@ -56,7 +56,6 @@ class Settings(BaseSettings):
     expected_language: str | None = None
 
     batch_size: int = 100
-    task_workers: int = 4
 
     topics_file: Path | None = None
     aliases_file: Path | None = None

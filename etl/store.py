@@ -73,9 +73,11 @@ __all__ = [
     "LoadCounts",
     "connect",
     "entity_id_of",
+    "feed_sources",
     "feed_states",
     "finish_run",
     "known_canonical_urls",
+    "listed_items",
     "load_articles",
     "metadata",
     "record_feed_items",
@@ -371,7 +373,8 @@ class FeedPoll:
 
 
 # Outcomes an item keeps for good: it is not fetched again when a feed lists it again.
-SETTLED_OUTCOMES = ("loaded", "duplicate", "robots", "gone")
+# An extract_error is a page that is not an article (a video, a gallery): fetching it again will not help.
+SETTLED_OUTCOMES = ("loaded", "duplicate", "robots", "gone", "extract_error")
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,9 @@ class LoadCounts:
     quotes: int = 0
     article_topics: int = 0
     skipped_articles: int = 0
+    # The canonical URLs of the batch's articles that were already stored, so the caller can record them
+    # as duplicates rather than loads.
+    already_stored: frozenset[str] = frozenset()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -997,6 +1003,11 @@ def load_articles(
         quotes=inserted["quotes"],
         article_topics=inserted["article_topics"],
         skipped_articles=len(tagged) - inserted["articles"],
+        already_stored=frozenset(
+            t.article.canonical_url
+            for t in unique
+            if t.article.article_id in known_ids or t.article.canonical_url in known_urls
+        ),
     )
 
 
@@ -1086,6 +1097,28 @@ _ALL_FEEDS_SQL = _sql(_FEED_STATE_SELECT)
 _DUE_FEEDS_SQL = _sql(
     _FEED_STATE_SELECT.where(or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= bindparam("now")))
 )
+
+
+_FEED_SOURCES_SQL = _sql(
+    select(
+        feeds.c.listed_url, feeds.c.outlet, feeds.c.name, feeds.c.kind, feeds.c.obey_robots, feeds.c.host_rate
+    ).order_by(feeds.c.listed_url)
+)
+
+
+def feed_sources(con: duckdb.DuckDBPyConnection) -> list[FeedSource]:
+    """Every feed as the user listed it (the URL before any move) with its settings."""
+    return [
+        FeedSource(
+            url=r[0],
+            outlet=r[1] or "",
+            name=r[2] or "",
+            kind="sitemap" if r[3] == "sitemap" else "feed",
+            obey_robots=r[4],
+            host_rate=r[5],
+        )
+        for r in con.execute(_FEED_SOURCES_SQL).fetchall()
+    ]
 
 
 def feed_states(con: duckdb.DuckDBPyConnection, *, due_at: datetime | None = None) -> list[FeedState]:
@@ -1211,6 +1244,28 @@ _SETTLED_SQL = _sql(
     ),
     inline_constants=True,
 )
+
+
+_LISTED_SQL = _sql(
+    select(feed_items.c.feed_id, feed_items.c.canonical_url).where(
+        feed_items.c.canonical_url.in_(
+            select(table_clause("staged_item_urls", column("canonical_url")).c.canonical_url)
+        )
+    )
+)
+
+
+def listed_items(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[tuple[int, str]]:
+    """(feed_id, canonical URL) of the feed items already recorded for these canonical URLs: an item a
+    feed listed before is not news about how busy that feed is, whatever became of it."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return set()
+    con.register("staged_item_urls", pa.table({"canonical_url": pa.array(wanted, pa.string())}))
+    try:
+        return {(int(r[0]), str(r[1])) for r in con.execute(_LISTED_SQL).fetchall()}
+    finally:
+        con.unregister("staged_item_urls")
 
 
 def settled_item_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -60,11 +61,14 @@ def process_batch(
 
 
 @task(name="load-batch", cache_policy=NO_CACHE)
-def load_batch(con: duckdb.DuckDBPyConnection, batch: steps.ProcessedBatch, run_id: str) -> store.LoadCounts:
+def load_batch(
+    con: duckdb.DuckDBPyConnection, batch: steps.ProcessedBatch, run_id: str
+) -> tuple[store.LoadCounts, list[store.FetchRecord]]:
     """Load one processed batch in one transaction, then record what became of each URL."""
     counts = store.load_articles(con, batch.tagged, run_id=run_id)
-    store.record_fetches(con, batch.fetch_records)
-    return counts
+    records = steps.mark_already_stored(batch.fetch_records, counts.already_stored)
+    store.record_fetches(con, records)
+    return counts, records
 
 
 def _run_id() -> str:
@@ -150,7 +154,7 @@ def _poll(
     listed = [canonical_url(e.url) for read in reads for e in read.entries]
     loaded = store.known_canonical_urls(con, listed)
     known = loaded | store.settled_item_urls(con, listed)
-    polled = steps.finish_polls(reads, known, settings, run_id)
+    polled = steps.finish_polls(reads, known, settings, run_id, listed_before=store.listed_items(con, listed))
     store.record_feed_polls(con, polled.polls)
     store.record_feed_items(con, polled.items)
     feed_urls = {s.feed_id: s.url for s in states}
@@ -190,22 +194,26 @@ def _fetch_process_load(
     tagger = Tagger.from_settings(settings)
     feed_ids = {s.url: s.feed_id for s in states}
     batches = [fresh[i : i + settings.batch_size] for i in range(0, len(fresh), settings.batch_size)]
-    # Fetches of later batches run in the task runner's threads while earlier ones are tagged and loaded.
     by_url = {s.url: s for s in states}
-    futures = [
-        fetch_batch.submit(fetcher, [steps.page_request(e, by_url.get(e.feed_url)) for e in batch])
-        for batch in batches
-    ]
-    for batch, future in zip(batches, futures, strict=True):
-        fetched = future.result()
+
+    def submit(batch: list[FeedEntry]) -> PrefectFuture[list[FetchResult]]:
+        return fetch_batch.submit(fetcher, [steps.page_request(e, by_url.get(e.feed_url)) for e in batch])
+
+    # The next batch is fetched (in the task runner's threads) while this one is tagged and loaded; only
+    # one batch waits ahead, so fetched pages never pile up in memory faster than tagging consumes them.
+    pending = submit(batches[0])
+    for index, batch in enumerate(batches):
+        fetched = pending.result()
+        if index + 1 < len(batches):
+            pending = submit(batches[index + 1])
         processed = process_batch(fetched, batch, tagger, settings, run_id)
-        loaded = load_batch(con, processed, run_id)
-        store.record_feed_items(con, steps.item_outcomes(batch, processed.fetch_records, feed_ids, run_id))
+        loaded, records = load_batch(con, processed, run_id)
+        store.record_feed_items(con, steps.item_outcomes(batch, records, feed_ids, run_id))
         store.record_sightings(
-            con, steps.sightings(processed.fetch_records, [], loaded_urls=set(), feed_urls={}, run_id=run_id)
+            con, steps.sightings(records, [], loaded_urls=set(), feed_urls={}, run_id=run_id)
         )
         errors.extend(processed.errors)
-        outcomes = Counter(r.outcome for r in processed.fetch_records)
+        outcomes = Counter(r.outcome for r in records)
         counts.update(
             fetched=len(fetched),
             fetch_errors=outcomes["fetch_error"] + outcomes["gone"],

@@ -75,3 +75,28 @@ def test_process_batch_records_what_became_of_every_url(tmp_path: Path):
     assert read_raw(tmp_path / "raw", english.raw_sha256).decode() == ok
     assert {e.stage for e in batch.errors} == {"extract_error", "gone", "robots", "fetch_error"}
     assert all(e.error for e in batch.errors)
+
+
+def test_a_page_whose_canonical_url_is_already_stored_is_a_duplicate():
+    from etl.ingest import mark_already_stored
+    from etl.store import FetchRecord
+
+    def record(url: str, outcome: str) -> FetchRecord:
+        return FetchRecord(
+            url, "https://news.test/a", url, None, 200, None, outcome, "text/html", 1, None, T0, 1, "r"
+        )
+
+    records = [record("https://news.test/a-amp", "loaded"), record("https://news.test/x", "extract_error")]
+    marked = mark_already_stored(records, frozenset({"https://news.test/a"}))
+    assert [r.outcome for r in marked] == ["duplicate", "extract_error"]
+
+
+def test_opml_round_trip_keeps_sitemaps():
+    from etl.opml import export_opml, parse_opml
+    from etl.records import FeedSource
+
+    sources = [
+        FeedSource("https://a.test/rss", "a"),
+        FeedSource("https://b.test/news-sitemap.xml", "b", kind="sitemap"),
+    ]
+    assert [s.kind for s in parse_opml(export_opml(sources))] == ["feed", "sitemap"]

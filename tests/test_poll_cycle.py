@@ -52,7 +52,9 @@ def poll_once(con, fetcher: Fetcher, settings: Settings):
     reads = poll_feeds(fetcher, states)
     listed = [canonical_url(e.url) for r in reads for e in r.entries]
     known = store.known_canonical_urls(con, listed) | store.settled_item_urls(con, listed)
-    result = finish_polls(reads, known, settings, run_id="test")
+    result = finish_polls(
+        reads, known, settings, run_id="test", listed_before=store.listed_items(con, listed)
+    )
     store.record_feed_polls(con, result.polls)
     store.record_feed_items(con, result.items)
     return result

@@ -373,7 +373,8 @@ def test_loading_the_same_batch_twice_changes_nothing(con: duckdb.DuckDBPyConnec
 
     again = store.load_articles(con, make_batch(), run_id="run-2")
 
-    assert again == store.LoadCounts(skipped_articles=3)
+    stored = frozenset(t.article.canonical_url for t in make_batch())
+    assert again == store.LoadCounts(skipped_articles=3, already_stored=stored)
     assert store.table_counts(con) == first
     assert rows(con, "select * from articles order by article_id") == snapshot  # run_id still run-1
 
