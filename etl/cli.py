@@ -335,7 +335,12 @@ def feeds_discover(
 
 
 @feeds_app.command("list")
-def feeds_list(db: DbOption = None) -> None:
+def feeds_list(
+    fmt: Annotated[
+        str, typer.Option("--format", help="table (the main columns), csv or json (all)")
+    ] = "table",
+    db: DbOption = None,
+) -> None:
     """The feeds and their health: status, last success, failures, next poll, items per day."""
     settings = _settings(db)
     con = _readable(settings)
@@ -343,7 +348,19 @@ def feeds_list(db: DbOption = None) -> None:
         columns, rows = run_query(con, settings.sql_dir, "feed_health", {})
     finally:
         con.close()
-    _print_rows(columns, rows, "table")
+    if fmt == "table":
+        shown = {
+            "outlet": "outlet",
+            "health": "health",
+            "last_status": "status",
+            "failures": "fails",
+            "next_poll_at": "next poll",
+            "items_per_day": "items/day",
+            "url": "url",
+        }
+        index = [columns.index(c) for c in shown]
+        columns, rows = list(shown.values()), [tuple(_short(row[i]) for i in index) for row in rows]
+    _print_rows(columns, rows, fmt)
 
 
 @eval_app.command("extraction")
@@ -480,6 +497,11 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> No
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         console.print(table)
+
+
+def _short(value: Any) -> Any:
+    """Times to the minute, for tables people read."""
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else value
 
 
 def _print_counts(counts: dict[str, int]) -> None:
