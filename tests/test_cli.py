@@ -128,3 +128,16 @@ def test_feeds_discover_finds_and_adds_a_declared_feed(tmp_path: Path, httpserve
     result = runner.invoke(app, ["feeds", "discover", httpserver.url_for("/"), "--add", "--db", db], env=env)
     assert result.exit_code == 0, result.output
     assert "news.rss" in result.output and "added 1 feeds" in result.output
+
+
+def test_the_console_script_has_the_flow_commands_and_etl_does_not_import_prefect():
+    import subprocess
+    import sys
+
+    from flows.cli import app as full_app
+
+    names = {c.name or c.callback.__name__ for c in full_app.registered_commands}
+    assert {"ingest", "demo", "query", "extract", "annotate", "summary"} <= names
+    code = "import sys, etl.cli, etl.ingest, etl.store; print('prefect' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
