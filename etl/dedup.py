@@ -43,19 +43,6 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(words.encode("utf-8")).hexdigest()
 
 
-def new_urls(candidates: list[str], known_canonical: set[str]) -> list[str]:
-    """Keep the candidates whose canonical URL is not known yet, first occurrence only, input order."""
-    fresh: list[str] = []
-    seen = set(known_canonical)
-    for url in candidates:
-        key = canonical_url(url)
-        if key in seen:
-            continue
-        seen.add(key)
-        fresh.append(url)
-    return fresh
-
-
 # Near-duplicates: MinHash over word 5-shingles, banded for locality-sensitive lookup in the database.
 # A syndicated copy with a trimmed last paragraph and its own headline measured Jaccard 0.77 against the
 # original on the demo's wire story, while different stories on the same subject share almost no

@@ -287,18 +287,6 @@ def item_outcomes(
     ]
 
 
-def select_new_entries(entries: Sequence[FeedEntry], known_canonical: set[str]) -> list[FeedEntry]:
-    """Entries whose canonical URL is not loaded yet; the first entry wins when two feeds list one story."""
-    fresh: list[FeedEntry] = []
-    seen = set(known_canonical)
-    for entry in entries:
-        key = canonical_url(entry.url)
-        if key not in seen:
-            seen.add(key)
-            fresh.append(entry)
-    return fresh
-
-
 def _failure_outcome(result: FetchResult) -> str:
     if result.error is not None and result.error.startswith("robots:"):
         return "robots"

@@ -1,7 +1,7 @@
 import pytest
 
 from etl.clean import clean_inline, clean_text
-from etl.dedup import article_id, canonical_url, content_hash, new_urls, stable_id
+from etl.dedup import article_id, canonical_url, content_hash, stable_id
 
 
 def test_clean_text_drops_furniture_and_normalises():
@@ -69,12 +69,6 @@ def test_ids_are_stable_and_distinct():
 def test_content_hash_ignores_whitespace_case_and_punctuation_only():
     assert content_hash("The vote, was CLOSE.") == content_hash("the vote was close")
     assert content_hash("the vote was close") != content_hash("the vote was not close")
-
-
-def test_new_urls_skips_known_and_repeats():
-    known = {"https://a.test/1"}
-    urls = ["https://a.test/1?utm_source=x", "https://a.test/2", "https://a.test/2#c", "https://a.test/3"]
-    assert new_urls(urls, known) == ["https://a.test/2", "https://a.test/3"]
 
 
 def test_minhash_similarity_separates_copies_from_other_stories():

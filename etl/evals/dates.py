@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import lxml.html
+from trafilatura import load_html
 
 from etl.dates import DATE_SOURCES, find_publication_date
 
@@ -140,8 +140,11 @@ def evaluate_dates(gold_path: Path, html_dir: Path) -> DateScore:
     results = []
     for gold in load_gold(gold_path):
         html = gzip.decompress((html_dir / f"{gold.page_id}.html.gz").read_bytes())
-        # Bytes, like extraction: lxml then honours the page's own charset declaration.
-        tree = lxml.html.fromstring(html)
+        # The tree extraction builds (trafilatura's loader: charset handling, comments removed), so the
+        # score is the score of the date search as it runs in the pipeline.
+        tree = load_html(html)
+        if tree is None:
+            raise ValueError(f"{gold.page_id}: unparseable HTML")
         found = find_publication_date(tree, gold.url, None)
         results.append(
             DateResult(
