@@ -438,6 +438,26 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.commit()
 
 
+def _query_staged(
+    con: duckdb.DuckDBPyConnection, name: str, staged: pa.Table, sql: str
+) -> list[tuple[Any, ...]]:
+    """Run `sql` with `staged` registered as the relation `name` (how a batch of keys joins the tables
+    without building an IN list), and unregister it whatever happens."""
+    con.register(name, staged)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.unregister(name)
+
+
+def _rows_for_urls(con: duckdb.DuckDBPyConnection, sql: str, urls: Iterable[str]) -> list[tuple[Any, ...]]:
+    """Rows of a lookup whose SQL joins `staged_urls(canonical_url)`; no query for no URLs."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return []
+    return _query_staged(con, "staged_urls", pa.table({"canonical_url": pa.array(wanted, pa.string())}), sql)
+
+
 _DDL = [str(CreateTable(t, if_not_exists=True).compile(dialect=_DIALECT)) for t in metadata.sorted_tables]
 
 _SELECT_SCHEMA_VERSION = _sql(select(schema_info.c.value).where(schema_info.c.key == bindparam("key")))
@@ -651,11 +671,12 @@ def _stage_insert(
     if not rows:
         return
     staged_name = _staged(t).name
-    con.register(staged_name, pa.Table.from_pylist(list(rows), schema=_ARROW_SCHEMAS[t.name]))
-    try:
-        con.execute(_INSERT_SQL[statement or t.name])
-    finally:
-        con.unregister(staged_name)
+    _query_staged(
+        con,
+        staged_name,
+        pa.Table.from_pylist(list(rows), schema=_ARROW_SCHEMAS[t.name]),
+        _INSERT_SQL[statement or t.name],
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, t: Table) -> int:
@@ -750,11 +771,7 @@ def _existing_articles(
             "canonical_url": pa.array([t.article.canonical_url for t in batch], pa.string()),
         }
     )
-    con.register(staged.name, keys)
-    try:
-        rows = con.execute(query).fetchall()
-    finally:
-        con.unregister(staged.name)
+    rows = _query_staged(con, staged.name, keys, query)
     return {int(r[0]) for r in rows}, {str(r[1]) for r in rows}
 
 
@@ -904,26 +921,22 @@ _CANDIDATES_SQL = _sql(
 )
 
 
-def _assign_clusters(con: duckdb.DuckDBPyConnection, fresh: Sequence[TaggedArticle]) -> dict[int, int]:
-    """Cluster id for each new article: the cluster of the most similar stored (or earlier in the batch)
-    article at or above NEAR_DUPLICATE_JACCARD among those sharing an LSH band, else its own id."""
-    bands = {
-        t.article.article_id: lsh_bands(np.asarray(t.article.minhash, dtype=np.uint32))
-        for t in fresh
-        if t.article.minhash
-    }
+def _assign_clusters(
+    con: duckdb.DuckDBPyConnection, fresh: Sequence[TaggedArticle], bands: Mapping[int, Sequence[int]]
+) -> dict[int, int]:
+    """Cluster id for each new article: the cluster of the most similar article at or above
+    NEAR_DUPLICATE_JACCARD, else its own id. Candidates are the stored articles sharing an LSH band with
+    any article of the batch, and the earlier articles of the batch sharing a band with this one; each is
+    checked against the full signature. `bands` holds each new article's band keys (etl.dedup.lsh_bands)."""
     keys = sorted({key for keys in bands.values() for key in keys})
     stored: dict[int, tuple[np.ndarray, int]] = {}
     if keys:
-        con.register("staged_band_keys", pa.table({"band_key": pa.array(keys, pa.int64())}))
-        try:
-            for article, minhash, cluster in con.execute(_CANDIDATES_SQL).fetchall():
-                stored[int(article)] = (
-                    np.asarray(minhash, dtype=np.uint32),
-                    int(cluster if cluster is not None else article),
-                )
-        finally:
-            con.unregister("staged_band_keys")
+        band_keys = pa.table({"band_key": pa.array(keys, pa.int64())})
+        for article, minhash, cluster in _query_staged(con, "staged_band_keys", band_keys, _CANDIDATES_SQL):
+            stored[int(article)] = (
+                np.asarray(minhash, dtype=np.uint32),
+                int(cluster if cluster is not None else article),
+            )
     clusters: dict[int, int] = {}
     seen_in_batch: dict[int, tuple[np.ndarray, int]] = {}
     band_members: dict[int, set[int]] = {}
@@ -971,7 +984,12 @@ def load_articles(
             if t.article.article_id not in known_ids and t.article.canonical_url not in known_urls
         ]
         entity_rows, mention_rows, quote_rows, topic_rows = _child_rows(fresh)
-        clusters = _assign_clusters(con, fresh)
+        bands = {
+            t.article.article_id: sorted(set(lsh_bands(np.asarray(t.article.minhash, dtype=np.uint32))))
+            for t in fresh
+            if t.article.minhash
+        }
+        clusters = _assign_clusters(con, fresh, bands)
         rows_by_table: dict[str, Sequence[Mapping[str, Any]]] = {
             "articles": [_article_row(t, run_id, clusters[t.article.article_id]) for t in fresh],
             "article_fingerprints": [
@@ -980,10 +998,7 @@ def load_articles(
                 if t.article.minhash
             ],
             "article_bands": [
-                {"band_key": key, "article_id": t.article.article_id}
-                for t in fresh
-                if t.article.minhash
-                for key in sorted(set(lsh_bands(np.asarray(t.article.minhash, dtype=np.uint32))))
+                {"band_key": key, "article_id": article} for article, keys in bands.items() for key in keys
             ],
             "entities": entity_rows,
             "mentions": mention_rows,
@@ -1239,7 +1254,7 @@ _SETTLED_SQL = _sql(
     .where(
         feed_items.c.outcome.in_(SETTLED_OUTCOMES),
         feed_items.c.canonical_url.in_(
-            select(table_clause("staged_item_urls", column("canonical_url")).c.canonical_url)
+            select(table_clause("staged_urls", column("canonical_url")).c.canonical_url)
         ),
     ),
     inline_constants=True,
@@ -1249,7 +1264,7 @@ _SETTLED_SQL = _sql(
 _LISTED_SQL = _sql(
     select(feed_items.c.feed_id, feed_items.c.canonical_url).where(
         feed_items.c.canonical_url.in_(
-            select(table_clause("staged_item_urls", column("canonical_url")).c.canonical_url)
+            select(table_clause("staged_urls", column("canonical_url")).c.canonical_url)
         )
     )
 )
@@ -1258,27 +1273,13 @@ _LISTED_SQL = _sql(
 def listed_items(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[tuple[int, str]]:
     """(feed_id, canonical URL) of the feed items already recorded for these canonical URLs: an item a
     feed listed before is not news about how busy that feed is, whatever became of it."""
-    wanted = sorted(set(urls))
-    if not wanted:
-        return set()
-    con.register("staged_item_urls", pa.table({"canonical_url": pa.array(wanted, pa.string())}))
-    try:
-        return {(int(r[0]), str(r[1])) for r in con.execute(_LISTED_SQL).fetchall()}
-    finally:
-        con.unregister("staged_item_urls")
+    return {(int(r[0]), str(r[1])) for r in _rows_for_urls(con, _LISTED_SQL, urls)}
 
 
 def settled_item_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
     """Of these canonical URLs, the ones some feed item already settled (loaded, duplicate, refused by
     robots.txt, gone): listing them again is not a reason to fetch them again."""
-    wanted = sorted(set(urls))
-    if not wanted:
-        return set()
-    con.register("staged_item_urls", pa.table({"canonical_url": pa.array(wanted, pa.string())}))
-    try:
-        return {str(r[0]) for r in con.execute(_SETTLED_SQL).fetchall()}
-    finally:
-        con.unregister("staged_item_urls")
+    return {str(r[0]) for r in _rows_for_urls(con, _SETTLED_SQL, urls)}
 
 
 def _start_run_sql() -> tuple[str, list[str]]:
@@ -1373,7 +1374,7 @@ def finish_run(
 _KNOWN_URLS_SQL = _sql(
     select(articles.c.canonical_url).where(
         articles.c.canonical_url.in_(
-            select(table_clause("staged_known_urls", column("canonical_url")).c.canonical_url)
+            select(table_clause("staged_urls", column("canonical_url")).c.canonical_url)
         )
     )
 )
@@ -1381,14 +1382,7 @@ _KNOWN_URLS_SQL = _sql(
 
 def known_canonical_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
     """The subset of `urls` (canonical URLs) that already have an `articles` row."""
-    wanted = sorted(set(urls))
-    if not wanted:
-        return set()
-    con.register("staged_known_urls", pa.table({"canonical_url": pa.array(wanted, pa.string())}))
-    try:
-        return {str(r[0]) for r in con.execute(_KNOWN_URLS_SQL).fetchall()}
-    finally:
-        con.unregister("staged_known_urls")
+    return {str(r[0]) for r in _rows_for_urls(con, _KNOWN_URLS_SQL, urls)}
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
