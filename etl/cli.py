@@ -118,14 +118,7 @@ def annotate(
     batch: Annotated[int, typer.Option(help="documents per nlp.pipe batch")] = 64,
 ) -> None:
     """Tag documents with the configured pipeline; one output line per input document."""
-    from etl.nlp.pipeline import ModelNotFound, Tagger
-
-    settings = _settings(nlp_batch_size=batch)
-    try:
-        tagger = Tagger.from_settings(settings)
-    except ModelNotFound as exc:
-        err_console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+    tagger = _tagger(_settings(nlp_batch_size=batch))
     written = 0
     with out.open("w", encoding="utf-8") as sink:
         for docs in _batches(_read_docs(in_), batch):
@@ -328,6 +321,31 @@ def eval_dates(
     typer.echo(format_report(evaluate_dates(gold, html_dir), verbose=verbose))
 
 
+@eval_app.command("topics")
+def eval_topics(
+    gold: Annotated[Path, typer.Option("--gold", exists=True, dir_okay=False, help="topic gold JSONL")],
+    texts: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--texts", exists=True, dir_okay=False, help="JSONL {id, text, title?} for lines without text"
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="list the wrong decisions")] = False,
+) -> None:
+    """Precision, recall and F1 of topic relevance against a hand-labelled gold file."""
+    from etl.evals.gold import GoldError, load_gold, load_texts
+    from etl.evals.topics import evaluate_topics, format_report
+
+    tagger = _tagger(_settings())
+    try:
+        docs = load_gold(gold, load_texts(texts or []))
+        decisions = evaluate_topics(docs, tagger)
+    except GoldError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(format_report(decisions, verbose=verbose))
+
+
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or upgrade the schema and views."""
@@ -367,6 +385,17 @@ def model_ensure() -> None:
             "NEWSWATCH_NLP_MODEL=/path/to/en_core_web_sm-3.8.0.[/red]"
         )
         raise typer.Exit(1)
+
+
+def _tagger(settings: Settings) -> Any:
+    """The configured Tagger, or a clear message and exit 1 when the pipeline is missing."""
+    from etl.nlp.pipeline import ModelNotFound, Tagger
+
+    try:
+        return Tagger.from_settings(settings)
+    except ModelNotFound as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
 def _readable(settings: Settings) -> Any:

@@ -151,6 +151,19 @@ class Sighting:
 
 
 @dataclass(frozen=True)
+class AliasEntry:
+    """One entity of the alias table, or one demonym of a country (label NORP, `country` set: a
+    country's demonyms are always linked to it as a GPE)."""
+
+    name: str
+    label: str
+    qid: str | None
+    aliases: tuple[str, ...] = ()
+    country: str | None = None
+    country_qid: str | None = None
+
+
+@dataclass(frozen=True)
 class EntityMention:
     """One named-entity mention with end-exclusive character offsets into the article text."""
 
@@ -161,6 +174,11 @@ class EntityMention:
     canonical: str
     sentence_start: int
     sentence_end: int
+    # From the alias table: the entity's Wikidata id, and for a demonym ("Russian") the country it
+    # stands for, so that "Russian meddling" can count toward Russia.
+    qid: str | None = None
+    country: str | None = None
+    country_qid: str | None = None
 
 
 QuoteKind = Literal["direct", "indirect", "mixed"]
@@ -203,6 +221,9 @@ class TopicScore:
     score: float
     relevant: bool
     evidence: tuple[TopicEvidence, ...] = field(default_factory=tuple)
+    # Sub-topics ("russian_interference.hacking") name their parent topic; a sub-topic is only relevant
+    # when its parent is.
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +233,8 @@ class Tagging:
     entities: tuple[EntityMention, ...]
     quotes: tuple[Quote, ...]
     topics: tuple[TopicScore, ...]
+    # Which pipeline and rules produced these tags (etl.nlp.pipeline.annotation_version).
+    annotation_version: str = ""
 
 
 @dataclass(frozen=True)

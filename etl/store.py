@@ -46,6 +46,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    and_,
     bindparam,
     case,
     column,
@@ -63,14 +64,25 @@ from sqlalchemy.sql.expression import TableClause
 
 from etl.dedup import NEAR_DUPLICATE_JACCARD, estimated_jaccard, lsh_bands, stable_id
 from etl.polling import FeedState, PollOutcome
-from etl.records import EntityMention, FeedSource, Sighting, TaggedArticle
+from etl.records import (
+    AliasEntry,
+    EntityMention,
+    FeedSource,
+    Sighting,
+    TaggedArticle,
+    Tagging,
+    TopicScore,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ArticleTags",
     "FeedItem",
     "FeedPoll",
     "FetchRecord",
     "LoadCounts",
+    "StoredArticle",
+    "articles_to_retag",
     "connect",
     "entity_id_of",
     "feed_sources",
@@ -84,14 +96,20 @@ __all__ = [
     "record_feed_polls",
     "record_fetches",
     "record_sightings",
+    "register_alias_table",
     "register_feeds",
+    "replace_tags",
+    "replace_topic_scores",
     "settled_item_urls",
     "start_run",
+    "stored_mentions",
     "table_counts",
     "upgrade",
 ]
 
-SCHEMA_VERSION = 1
+# 2: entity QIDs, demonym -> country links, entity_aliases, annotation versions on every tag row,
+#    sub-topics. A version-1 database gains the new columns in `upgrade` (ADD COLUMN only).
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -215,6 +233,8 @@ articles = Table(
     # Near-duplicates: syndicated copies share the cluster of the first copy loaded (see etl.dedup).
     Column("cluster_id", BigInteger),
     Column("wire_agency", String),
+    # The annotation version of the article's current tags (mentions, quotes, topics).
+    Column("annotation_version", String),
 )
 
 article_fingerprints = Table(
@@ -247,10 +267,31 @@ article_sightings = Table(
 entities = Table(
     "entities",
     metadata,
-    _id_pk("entity_id"),  # stable_id("entity", canonical, label)
+    _id_pk("entity_id"),  # entity_id_of(canonical, label, qid)
     Column("canonical", String, nullable=False),
     Column("label", String, nullable=False),
-    Column("first_seen", TimestampTZ),
+    Column("qid", String),  # Wikidata id, from the alias table
+    # For a demonym (NORP "Russian"): the country it stands for, so queries can fold it in.
+    Column("country_entity_id", BigInteger),
+    Column("first_seen", TimestampTZ),  # earliest published (else fetched) time of a mention; NULL: none yet
+)
+
+entity_aliases = Table(
+    "entity_aliases",
+    metadata,
+    Column("entity_id", BigInteger, nullable=False),
+    Column("alias", String, nullable=False),
+    Column("source", String, nullable=False),  # 'table': the alias table; 'text': seen written so
+    PrimaryKeyConstraint("entity_id", "alias", "source"),
+)
+
+annotation_versions = Table(
+    "annotation_versions",
+    metadata,
+    Column("annotation_version", String, primary_key=True),
+    Column("pipeline", String),  # spaCy pipeline name and version
+    Column("rules_digest", String),  # SHA-256 of our tagging code, alias table and topic definitions
+    Column("first_used_at", TimestampTZ),
 )
 
 mentions = Table(
@@ -265,6 +306,7 @@ mentions = Table(
     Column("end_char", Integer),
     Column("sentence_start", Integer),
     Column("sentence_end", Integer),
+    Column("annotation_version", String),
 )
 
 quotes = Table(
@@ -284,6 +326,7 @@ quotes = Table(
     Column("kind", String),
     Column("via", String),
     Column("confidence", Double),
+    Column("annotation_version", String),
 )
 
 article_topics = Table(
@@ -294,6 +337,8 @@ article_topics = Table(
     Column("score", Double),
     Column("relevant", Boolean),
     Column("evidence", JSON),  # [{kind, value, where, count, weight}, …]
+    Column("parent_topic", String),  # set on sub-topics: 'russian_interference.hacking' -> its parent
+    Column("annotation_version", String),
     PrimaryKeyConstraint("article_id", "topic"),
 )
 
@@ -471,10 +516,23 @@ def _upsert_schema_info_sql() -> str:
 _UPSERT_SCHEMA_INFO = _upsert_schema_info_sql()
 
 
-def upgrade(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
-    """Create missing tables, (re)create every view in `sql_dir/views/*.sql`, record the schema version.
+_EXISTING_COLUMNS_SQL = (
+    "select table_name, column_name from information_schema.columns where table_schema = current_schema()"
+)
 
-    Idempotent, and meant to run on its own (not inside an ingest transaction). Views are created in
+
+def _add_column_ddl(t: Table, col: Column[Any]) -> str:
+    """ALTER TABLE … ADD COLUMN for a column of the schema (identifiers and type from the metadata)."""
+    quote = _DIALECT.identifier_preparer.quote
+    return f"ALTER TABLE {quote(t.name)} ADD COLUMN {quote(col.name)} {col.type.compile(dialect=_DIALECT)}"
+
+
+def upgrade(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
+    """Create missing tables and columns, (re)create every view in `sql_dir/views/*.sql`, record the
+    schema version.
+
+    Idempotent, and meant to run on its own (not inside an ingest transaction). Columns added since a
+    table was created are added (nullable, empty); nothing is dropped or retyped. Views are created in
     file-name order, so a view may only build on tables and on views whose file sorts before its own.
     Refuses (RuntimeError) a database written by a newer schema version."""
     view_files = sorted((Path(sql_dir) / "views").glob("*.sql"))
@@ -487,6 +545,11 @@ def upgrade(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
                 f"database schema version {row[0]} is newer than this code's ({SCHEMA_VERSION}); "
                 "upgrade newswatch instead"
             )
+        existing = set(con.execute(_EXISTING_COLUMNS_SQL).fetchall())
+        for t in metadata.sorted_tables:
+            for col in t.columns:
+                if (t.name, col.name) not in existing:
+                    con.execute(_add_column_ddl(t, col))
         for view_file in view_files:
             con.execute(view_file.read_text(encoding="utf-8"))
         con.execute(_UPSERT_SCHEMA_INFO, ["schema_version", str(SCHEMA_VERSION)])
@@ -636,9 +699,38 @@ def _fetches_upsert_sql() -> str:
     )
 
 
+def _entities_upsert_sql() -> str:
+    staged = _staged(entities)
+    stmt = insert(entities).from_select([c.name for c in entities.columns], select(*staged.c))
+    ex = stmt.excluded
+    earlier = or_(
+        entities.c.first_seen.is_(None),
+        ex.first_seen < entities.c.first_seen,
+    )
+    return _sql(
+        stmt.on_conflict_do_update(
+            index_elements=["entity_id"],
+            set_={
+                # An article published earlier than any loaded before it moves first_seen back.
+                "first_seen": case((earlier, ex.first_seen), else_=entities.c.first_seen),
+                "qid": func.coalesce(entities.c.qid, ex.qid),
+                "country_entity_id": func.coalesce(entities.c.country_entity_id, ex.country_entity_id),
+            },
+            # Only rows that change are rewritten.
+            where=or_(
+                and_(ex.first_seen.is_not(None), earlier),
+                and_(entities.c.qid.is_(None), ex.qid.is_not(None)),
+                and_(entities.c.country_entity_id.is_(None), ex.country_entity_id.is_not(None)),
+            ),
+        )
+    )
+
+
 _INSERT_SQL: dict[str, str] = {
     "articles": _insert_do_nothing_sql(articles, ["article_id"]),
-    "entities": _insert_do_nothing_sql(entities, ["entity_id"]),
+    "entities": _entities_upsert_sql(),
+    "entity_aliases": _insert_do_nothing_sql(entity_aliases, ["entity_id", "alias", "source"]),
+    "annotation_versions": _insert_do_nothing_sql(annotation_versions, ["annotation_version"]),
     "mentions": _insert_do_nothing_sql(mentions, ["mention_id"]),
     "quotes": _insert_do_nothing_sql(quotes, ["quote_id"]),
     "article_topics": _insert_do_nothing_sql(article_topics, ["article_id", "topic"]),
@@ -799,21 +891,96 @@ def _article_row(tagged: TaggedArticle, run_id: str, cluster_id: int) -> dict[st
         "quality_flags": list(a.flags),
         "cluster_id": cluster_id,
         "wire_agency": a.wire_agency,
+        "annotation_version": tagged.tagging.annotation_version or None,
     }
 
 
-def _child_rows(
-    batch: Sequence[TaggedArticle],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Entity, mention, quote and topic rows for the (new, unique) articles of a batch."""
-    entity_rows: dict[int, dict[str, Any]] = {}
-    mention_rows: dict[int, dict[str, Any]] = {}
-    quote_rows: dict[int, dict[str, Any]] = {}
-    topic_rows: dict[tuple[int, str], dict[str, Any]] = {}
+@dataclass
+class _TagRows:
+    """The rows one batch of taggings adds to the tag tables, each unique on its table's key."""
 
+    entities: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    entity_aliases: dict[tuple[int, str], dict[str, Any]] = dataclasses.field(default_factory=dict)
+    mentions: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    quotes: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    article_topics: dict[tuple[int, str], dict[str, Any]] = dataclasses.field(default_factory=dict)
+    annotation_versions: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def entity(self, canonical: str, label: str, qid: str | None, seen_at: datetime | None) -> int:
+        """Add (or merge into) an entity row; keeps the earliest sighting as first_seen."""
+        eid = entity_id_of(canonical, label)
+        known = self.entities.get(eid)
+        if known is None:
+            self.entities[eid] = {
+                "entity_id": eid,
+                "canonical": canonical,
+                "label": label,
+                "qid": qid,
+                "country_entity_id": None,
+                "first_seen": seen_at,
+            }
+        elif seen_at is not None and (known["first_seen"] is None or seen_at < known["first_seen"]):
+            known["first_seen"] = seen_at
+        return eid
+
+    def rows(self, table_name: str) -> list[dict[str, Any]]:
+        """The rows for one table."""
+        rows: dict[Any, dict[str, Any]] = getattr(self, table_name)
+        return list(rows.values())
+
+
+def register_alias_table(con: duckdb.DuckDBPyConnection, entries: Sequence[AliasEntry]) -> None:
+    """Store the alias table's entities (first_seen stays NULL until a mention is loaded) and their
+    variants in `entity_aliases` (source 'table'), so the database says what folds into what. Idempotent;
+    one transaction."""
+    rows = _TagRows()
+    for entry in entries:
+        eid = rows.entity(entry.name, entry.label, entry.qid, None)
+        if entry.country is not None:
+            rows.entities[eid]["country_entity_id"] = rows.entity(
+                entry.country, "GPE", entry.country_qid, None
+            )
+        for alias in (entry.name, *entry.aliases):
+            rows.entity_aliases.setdefault(
+                (eid, alias), {"entity_id": eid, "alias": alias, "source": "table"}
+            )
+    with _transaction(con):
+        _stage_insert(con, entities, rows.rows("entities"))
+        _stage_insert(con, entity_aliases, rows.rows("entity_aliases"))
+
+
+def _version_row(version: str) -> dict[str, Any]:
+    pipeline, _, digest = version.partition("+")
+    return {
+        "annotation_version": version,
+        "pipeline": pipeline,
+        "rules_digest": digest or None,
+        "first_used_at": datetime.now(UTC),
+    }
+
+
+@dataclass(frozen=True)
+class ArticleTags:
+    """The tagging of one stored article, and when the article was seen (for entities' first_seen)."""
+
+    article_id: int
+    seen_at: datetime | None
+    tagging: Tagging
+
+
+def _tags_of(tagged: TaggedArticle) -> ArticleTags:
+    a = tagged.article
+    return ArticleTags(a.article_id, _utc(a.published) or _utc(a.fetched_at), tagged.tagging)
+
+
+def _child_rows(batch: Sequence[ArticleTags]) -> _TagRows:
+    """Entity, alias, mention, quote, topic and version rows for the taggings of distinct articles."""
+    out = _TagRows()
     for tagged in batch:
-        a = tagged.article
-        seen_at = _utc(a.published) or _utc(a.fetched_at)
+        seen_at = _utc(tagged.seen_at)
+        version = tagged.tagging.annotation_version or None
+        if version is not None:
+            out.annotation_versions.setdefault(version, _version_row(version))
         # canonical -> entity id within this article, for attributing quotes to entities. A person is
         # the likeliest speaker when one name carries several labels; otherwise the first mention wins.
         speaker_entities: dict[str, int] = {}
@@ -821,17 +988,15 @@ def _child_rows(
 
         for m in tagged.tagging.entities:
             canonical = _entity_canonical(m)
-            eid = entity_id_of(canonical, m.label)
-            known = entity_rows.get(eid)
-            if known is None:
-                entity_rows[eid] = {
-                    "entity_id": eid,
-                    "canonical": canonical,
-                    "label": m.label,
-                    "first_seen": seen_at,
-                }
-            elif seen_at is not None and (known["first_seen"] is None or seen_at < known["first_seen"]):
-                known["first_seen"] = seen_at
+            eid = out.entity(canonical, m.label, m.qid, seen_at)
+            if m.country is not None:
+                country_id = out.entity(m.country, "GPE", m.country_qid, None)
+                out.entities[eid]["country_entity_id"] = country_id
+            written = m.text.strip()
+            if written:
+                out.entity_aliases.setdefault(
+                    (eid, written), {"entity_id": eid, "alias": written, "source": "text"}
+                )
 
             if canonical not in speaker_entities or (
                 m.label == "PERSON" and speaker_labels[canonical] != "PERSON"
@@ -839,12 +1004,12 @@ def _child_rows(
                 speaker_entities[canonical] = eid
                 speaker_labels[canonical] = m.label
 
-            mid = stable_id("mention", a.article_id, m.start, m.end, m.label)
-            mention_rows.setdefault(
+            mid = stable_id("mention", tagged.article_id, m.start, m.end, m.label)
+            out.mentions.setdefault(
                 mid,
                 {
                     "mention_id": mid,
-                    "article_id": a.article_id,
+                    "article_id": tagged.article_id,
                     "entity_id": eid,
                     "text": m.text,
                     "label": m.label,
@@ -852,17 +1017,18 @@ def _child_rows(
                     "end_char": m.end,
                     "sentence_start": m.sentence_start,
                     "sentence_end": m.sentence_end,
+                    "annotation_version": version,
                 },
             )
 
         for q in tagged.tagging.quotes:
-            qid = stable_id("quote", a.article_id, q.quote_start, q.quote_end)
+            qid = stable_id("quote", tagged.article_id, q.quote_start, q.quote_end)
             speaker_eid = speaker_entities.get(q.speaker_canonical) if q.speaker_canonical else None
-            quote_rows.setdefault(
+            out.quotes.setdefault(
                 qid,
                 {
                     "quote_id": qid,
-                    "article_id": a.article_id,
+                    "article_id": tagged.article_id,
                     "quote": q.quote,
                     "quote_start": q.quote_start,
                     "quote_end": q.quote_end,
@@ -875,38 +1041,32 @@ def _child_rows(
                     "kind": q.kind,
                     "via": q.via,
                     "confidence": q.confidence,
+                    "annotation_version": version,
                 },
             )
 
         for t in tagged.tagging.topics:
-            topic_rows.setdefault(
-                (a.article_id, t.topic),
-                {
-                    "article_id": a.article_id,
-                    "topic": t.topic,
-                    "score": t.score,
-                    "relevant": t.relevant,
-                    "evidence": _json([dataclasses.asdict(e) for e in t.evidence]),
-                },
+            out.article_topics.setdefault(
+                (tagged.article_id, t.topic), _topic_row(tagged.article_id, t, version)
             )
-
-    return (
-        list(entity_rows.values()),
-        list(mention_rows.values()),
-        list(quote_rows.values()),
-        list(topic_rows.values()),
-    )
+    return out
 
 
-_ARTICLE_TABLES = (
-    articles,
-    article_fingerprints,
-    article_bands,
-    entities,
-    mentions,
-    quotes,
-    article_topics,
-)
+def _topic_row(article_id: int, score: TopicScore, version: str | None) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "topic": score.topic,
+        "score": score.score,
+        "relevant": score.relevant,
+        "evidence": _json([dataclasses.asdict(e) for e in score.evidence]),
+        "parent_topic": score.parent,
+        "annotation_version": version,
+    }
+
+
+# Tables the tagging of an article fills, in load order.
+_TAG_TABLES = (annotation_versions, entities, entity_aliases, mentions, quotes, article_topics)
+_ARTICLE_TABLES = (articles, article_fingerprints, article_bands, *_TAG_TABLES)
 _CANDIDATES_SQL = _sql(
     select(article_bands.c.article_id, article_fingerprints.c.minhash, articles.c.cluster_id)
     .distinct()
@@ -983,7 +1143,7 @@ def load_articles(
             for t in unique
             if t.article.article_id not in known_ids and t.article.canonical_url not in known_urls
         ]
-        entity_rows, mention_rows, quote_rows, topic_rows = _child_rows(fresh)
+        tag_rows = _child_rows([_tags_of(t) for t in fresh])
         bands = {
             t.article.article_id: sorted(set(lsh_bands(np.asarray(t.article.minhash, dtype=np.uint32))))
             for t in fresh
@@ -1000,10 +1160,7 @@ def load_articles(
             "article_bands": [
                 {"band_key": key, "article_id": article} for article, keys in bands.items() for key in keys
             ],
-            "entities": entity_rows,
-            "mentions": mention_rows,
-            "quotes": quote_rows,
-            "article_topics": topic_rows,
+            **{t.name: tag_rows.rows(t.name) for t in _TAG_TABLES},
         }
         before = {t.name: _count(con, t) for t in _ARTICLE_TABLES}
         for t in _ARTICLE_TABLES:
@@ -1388,3 +1545,183 @@ def known_canonical_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) ->
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row count of every table of the schema, by table name."""
     return {t.name: _count(con, t) for t in metadata.sorted_tables}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Re-tagging stored articles
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article's stored title and text, for tagging it again without fetching it."""
+
+    article_id: int
+    title: str
+    text: str
+    seen_at: datetime | None  # published, else fetched
+
+
+def _retag_candidates_sql(*, topic: bool) -> tuple[str, list[str]]:
+    seen_at = func.coalesce(articles.c.published, articles.c.fetched_at)
+    stmt = select(articles.c.article_id, articles.c.title, articles.c.text, seen_at)
+    if topic:
+        # Articles with no score for the topic, or a score from another annotation version.
+        scored = article_topics.alias("scored")
+        stmt = stmt.select_from(
+            articles.outerjoin(
+                scored,
+                and_(scored.c.article_id == articles.c.article_id, scored.c.topic == bindparam("topic")),
+            )
+        ).where(
+            or_(scored.c.annotation_version.is_(None), scored.c.annotation_version != bindparam("version"))
+        )
+    else:
+        stmt = stmt.where(
+            or_(
+                articles.c.annotation_version.is_(None), articles.c.annotation_version != bindparam("version")
+            )
+        )
+    stmt = (
+        stmt.where(articles.c.article_id > bindparam("after_id"))
+        .where(
+            or_(
+                bindparam("since", type_=TimestampTZ).is_(None),
+                seen_at >= bindparam("since", type_=TimestampTZ),
+            )
+        )
+        .order_by(articles.c.article_id)
+        .limit(bindparam("limit"))
+    )
+    return _positional_sql(stmt)
+
+
+_RETAG_SQL = {False: _retag_candidates_sql(topic=False), True: _retag_candidates_sql(topic=True)}
+
+
+def articles_to_retag(
+    con: duckdb.DuckDBPyConnection,
+    version: str,
+    *,
+    topic: str | None = None,
+    since: datetime | None = None,
+    after_id: int = -(2**63),
+    limit: int = 100,
+) -> list[StoredArticle]:
+    """The next `limit` articles (by id, after `after_id`) whose tags are not of `version`: all their
+    tags, or with `topic` only that topic's score; `since` keeps articles published (else fetched) then
+    or later. Walk the whole set by passing the last id returned as `after_id`."""
+    sql, names = _RETAG_SQL[topic is not None]
+    values = {
+        "version": version,
+        "topic": topic,
+        "after_id": after_id,
+        "since": _utc(since),
+        "limit": limit,
+    }
+    rows = con.execute(sql, [values[name] for name in names]).fetchall()
+    return [StoredArticle(int(r[0]), r[1] or "", r[2] or "", _utc(r[3])) for r in rows]
+
+
+_ARTICLE_IDS = table_clause("staged_article_ids", column("article_id"))
+
+
+def _delete_for_articles_sql(t: Table, *, topics: bool = False) -> str:
+    stmt = t.delete().where(t.c.article_id.in_(select(_ARTICLE_IDS.c.article_id)))
+    if topics:
+        stmt = stmt.where(or_(t.c.topic == bindparam("topic"), t.c.parent_topic == bindparam("topic")))
+    return _sql(stmt)
+
+
+_DELETE_TAGS_SQL = {t.name: _delete_for_articles_sql(t) for t in (mentions, quotes, article_topics)}
+_DELETE_TOPIC_SQL = _delete_for_articles_sql(article_topics, topics=True)
+_SET_VERSION_SQL = _sql(
+    articles.update()
+    .where(articles.c.article_id.in_(select(_ARTICLE_IDS.c.article_id)))
+    .values(annotation_version=bindparam("version"))
+)
+
+
+def _run_with_ids(
+    con: duckdb.DuckDBPyConnection, sql: str, ids: Sequence[int], params: Sequence[Any] = ()
+) -> None:
+    con.register(_ARTICLE_IDS.name, pa.table({"article_id": pa.array(list(ids), pa.int64())}))
+    try:
+        con.execute(sql, list(params))
+    finally:
+        con.unregister(_ARTICLE_IDS.name)
+
+
+def replace_tags(con: duckdb.DuckDBPyConnection, batch: Sequence[ArticleTags]) -> LoadCounts:
+    """Replace the mentions, quotes and topic scores of stored articles with a new tagging, and record
+    its annotation version on the articles; one transaction for the batch. Entities are shared and only
+    ever added. Running it twice with the same batch leaves the same rows."""
+    unique = _first_by(batch, lambda t: t.article_id)
+    if not unique:
+        return LoadCounts()
+    ids = [t.article_id for t in unique]
+    rows = _child_rows(unique)
+    versions = {t.tagging.annotation_version for t in unique}
+    if len(versions) != 1:
+        raise ValueError(f"one annotation version per batch, got {sorted(versions)}")
+    with _transaction(con):
+        for sql in _DELETE_TAGS_SQL.values():
+            _run_with_ids(con, sql, ids)
+        before = {t.name: _count(con, t) for t in _TAG_TABLES}
+        for t in _TAG_TABLES:
+            _stage_insert(con, t, rows.rows(t.name))
+        after = {t.name: _count(con, t) for t in _TAG_TABLES}
+        _run_with_ids(con, _SET_VERSION_SQL, ids, [versions.pop() or None])
+    return LoadCounts(
+        entities=after["entities"] - before["entities"],
+        mentions=after["mentions"] - before["mentions"],
+        quotes=after["quotes"] - before["quotes"],
+        article_topics=after["article_topics"] - before["article_topics"],
+    )
+
+
+def replace_topic_scores(
+    con: duckdb.DuckDBPyConnection, topic: str, scores: Mapping[int, Sequence[TopicScore]], version: str
+) -> int:
+    """Replace one topic's scores (and its sub-topics') for the given articles; one transaction.
+    Returns the rows written."""
+    rows = _TagRows()
+    for article_id, article_scores in scores.items():
+        for score in article_scores:
+            rows.article_topics[(article_id, score.topic)] = _topic_row(article_id, score, version)
+    with _transaction(con):
+        _run_with_ids(con, _DELETE_TOPIC_SQL, list(scores), [topic, topic])
+        _stage_insert(con, annotation_versions, [_version_row(version)])
+        _stage_insert(con, article_topics, rows.rows("article_topics"))
+    return len(rows.article_topics)
+
+
+_STORED_MENTIONS_SQL = _sql(
+    select(
+        mentions.c.article_id,
+        mentions.c.text,
+        mentions.c.label,
+        mentions.c.start_char,
+        mentions.c.end_char,
+        entities.c.canonical,
+        mentions.c.sentence_start,
+        mentions.c.sentence_end,
+        entities.c.qid,
+    )
+    .select_from(mentions.join(entities, mentions.c.entity_id == entities.c.entity_id))
+    .where(mentions.c.article_id.in_(select(_ARTICLE_IDS.c.article_id)))
+    .order_by(mentions.c.article_id, mentions.c.start_char)
+)
+
+
+def stored_mentions(
+    con: duckdb.DuckDBPyConnection, article_ids: Sequence[int]
+) -> dict[int, list[EntityMention]]:
+    """The stored entity mentions of some articles (canonical names from `entities`), in text order."""
+    staged = pa.table({"article_id": pa.array(list(article_ids), pa.int64())})
+    found: dict[int, list[EntityMention]] = {aid: [] for aid in article_ids}
+    for row in _query_staged(con, _ARTICLE_IDS.name, staged, _STORED_MENTIONS_SQL):
+        aid, text, label, start, end, canonical, sentence_start, sentence_end, qid = row
+        found[int(aid)].append(
+            EntityMention(text, label, start, end, canonical, sentence_start or 0, sentence_end or 0, qid=qid)
+        )
+    return found

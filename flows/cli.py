@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,33 @@ def ingest(
     counts = ingest_flow(
         feeds_file=str(settings.feeds_file), db_path=str(settings.database), poll_all=all_feeds
     )
+    console.print(counts)
+
+
+@app.command()
+def retag(
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="only articles published on or after DATE")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="only re-score this topic (no spaCy: from stored text and mentions)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Tag stored articles again where their tags come from another annotation version (pipeline, rules,
+    alias table or topic definitions changed); no refetch."""
+    _quiet_prefect()
+    from etl.retag import UnknownTopic
+    from flows.retag import retag as retag_flow
+
+    settings = _settings(db)
+    try:
+        counts = retag_flow(
+            db_path=str(settings.database), since=since.replace(tzinfo=UTC) if since else None, topic=topic
+        )
+    except UnknownTopic as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     console.print(counts)
 
 

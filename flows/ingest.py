@@ -192,6 +192,7 @@ def _fetch_process_load(
 ) -> None:
     logger = get_run_logger()
     tagger = Tagger.from_settings(settings)
+    store.register_alias_table(con, tagger.aliases.entries)
     feed_ids = {s.url: s.feed_id for s in states}
     batches = [fresh[i : i + settings.batch_size] for i in range(0, len(fresh), settings.batch_size)]
     by_url = {s.url: s for s in states}

@@ -47,9 +47,13 @@ def test_annotate_writes_the_stable_format(tmp_path: Path, seed_text: str, model
             assert seed_text[quote["speaker_start"] : quote["speaker_end"]] == quote["speaker"]
     someday = next(q for q in seed["quotes"] if q["quote"] == "Someday this will have to stop")
     assert someday["speaker_canonical"] == "Vladimir Putin" and someday["cue"] == "say"
-    (topic,) = seed["topics"]
+    topic, *subtopics = seed["topics"]
     assert set(topic) == {"topic", "score", "relevant", "evidence"}
     assert topic["topic"] == "russian_interference" and topic["relevant"] is True
+    assert {s["topic"] for s in subtopics} == {
+        f"russian_interference.{name}"
+        for name in ("hacking", "disinformation", "investigations", "diplomacy", "denials")
+    }
     assert {"kind", "value", "where", "count", "weight"} == set(topic["evidence"][0])
     assert lines[1]["topics"][0]["relevant"] is False
 

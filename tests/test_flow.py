@@ -101,8 +101,17 @@ def test_ingest_flow_end_to_end_and_idempotent(
         assert (
             con.execute("select count(*) from quotes where speaker_entity_id is not null").fetchone()[0] > 50
         )
-        relevant = con.execute("select count(*) from article_topics where relevant").fetchone()[0]
+        relevant = con.execute(
+            "select count(*) from article_topics where relevant and topic = 'russian_interference'"
+        ).fetchone()[0]
         assert relevant == 19
+        # Every tag row says which annotation version made it, and the articles agree.
+        versions = con.execute(
+            "select distinct annotation_version from mentions union select distinct annotation_version "
+            "from quotes union select distinct annotation_version from article_topics union select distinct "
+            "annotation_version from articles"
+        ).fetchall()
+        assert len(versions) == 1 and versions[0][0].startswith("en_core_web_sm")
     finally:
         con.close()
 

@@ -173,7 +173,7 @@ def test_list_queries_reads_the_headers() -> None:
         assert info.path.name == info.name + ".sql"
 
     weekly = infos["top_entities_weekly"]
-    assert weekly.param_names == ("since", "until", "topic", "limit", "label")
+    assert weekly.param_names == ("since", "until", "topic", "limit", "label", "fold_demonyms")
     by_name = {p.name: p for p in weekly.params}
     assert (by_name["since"].type, by_name["since"].default) == ("date", None)
     assert (by_name["topic"].type, by_name["topic"].default) == ("text", "russian_interference")

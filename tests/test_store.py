@@ -39,6 +39,8 @@ TABLES = {
     "fetches",
     "articles",
     "entities",
+    "entity_aliases",
+    "annotation_versions",
     "mentions",
     "quotes",
     "article_topics",

@@ -3,15 +3,18 @@ merged with the full name used in the same article, and variants folded through 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from spacy.tokens import Doc, Span
 
-from etl.records import EntityMention
+from etl.records import AliasEntry, EntityMention
 
 # Labels worth counting; numbers, dates and amounts are not entities a researcher tracks by name.
 ENTITY_LABELS = frozenset(
@@ -125,20 +128,23 @@ _SPACES = re.compile(r"\s+")
 _DOTS = re.compile(r"\.")
 
 
-@dataclass(frozen=True)
-class AliasEntry:
-    """One row of the alias table."""
-
-    name: str
-    label: str
-    qid: str | None
-
-
 class AliasTable:
-    """Variant -> canonical entity lookup, keyed on a folded form (case, dots and leading "the" ignored)."""
+    """Variant -> canonical entity lookup, keyed on a folded form (case, dots and leading "the" ignored).
 
-    def __init__(self, entries: dict[str, AliasEntry]) -> None:
-        self._entries = entries
+    The TOML has one `[[entity]]` per entity: `name`, `type` (OntoNotes label), `qid`, `aliases`, and for
+    countries `demonyms` (the first is the canonical demonym: "Russian" for "Russians")."""
+
+    def __init__(self, entries: Sequence[AliasEntry]) -> None:
+        self.entries = tuple(entries)
+        self._by_variant: dict[str, AliasEntry] = {}
+        for entry in self.entries:
+            for variant in (entry.name, *entry.aliases):
+                # The first entity to claim a variant keeps it; the table's order is its priority.
+                self._by_variant.setdefault(fold(variant), entry)
+        # Canonical JSON of the entries: the table's part of the annotation version.
+        self.digest = hashlib.sha256(
+            json.dumps([dataclasses.asdict(e) for e in self.entries], sort_keys=True).encode()
+        ).hexdigest()
 
     @classmethod
     def load(cls, path: Path | None = None) -> AliasTable:
@@ -148,19 +154,36 @@ class AliasTable:
             if path is not None
             else resources.files("etl.resources").joinpath("aliases.toml").read_text(encoding="utf-8")
         )
-        entries: dict[str, AliasEntry] = {}
+        entries: list[AliasEntry] = []
         for item in tomllib.loads(text).get("entity", []):
-            entry = AliasEntry(name=item["name"], label=item["type"], qid=item.get("qid"))
-            for variant in [item["name"], *item.get("aliases", [])]:
-                entries.setdefault(fold(variant), entry)
+            entry = AliasEntry(
+                name=item["name"],
+                label=item["type"],
+                qid=item.get("qid"),
+                aliases=tuple(item.get("aliases", [])),
+            )
+            entries.append(entry)
+            demonyms = item.get("demonyms", [])
+            if demonyms:
+                entries.append(
+                    AliasEntry(
+                        name=demonyms[0],
+                        label="NORP",
+                        qid=None,
+                        aliases=tuple(demonyms[1:]),
+                        country=entry.name,
+                        country_qid=entry.qid,
+                    )
+                )
         return cls(entries)
 
     def lookup(self, name: str) -> AliasEntry | None:
         """The table entry for a name or variant, if any."""
-        return self._entries.get(fold(name))
+        return self._by_variant.get(fold(name))
 
     def __len__(self) -> int:
-        return len({e.name for e in self._entries.values()})
+        """Entities in the table (demonyms are not counted apart from their country)."""
+        return sum(1 for e in self.entries if e.country is None)
 
 
 def fold(name: str) -> str:
@@ -186,21 +209,17 @@ def clean_name(text: str, label: str) -> str:
 
 def extract_mentions(doc: Doc, aliases: AliasTable) -> tuple[EntityMention, ...]:
     """Entity mentions of a parsed document with canonical names resolved within the document."""
-    cleaned: list[tuple[Span, Span]] = []
-    for ent in doc.ents:
-        trimmed = _trim_span(ent) if ent.label_ in ENTITY_LABELS else None
-        if trimmed is not None:
-            cleaned.append((ent, trimmed))
-    bare = [clean_name(trimmed.text, ent.label_) for ent, trimmed in cleaned]
+    cleaned = _entity_spans(doc)
+    bare = [clean_name(trimmed.text, label) for _, trimmed, label in cleaned]
     canonical = _resolve_people(
-        [(ent.label_, name, ent.start_char) for (ent, _), name in zip(cleaned, bare, strict=True)]
+        [(label, name, ent.start_char) for (ent, _, label), name in zip(cleaned, bare, strict=True)]
     )
     mentions = []
-    for (ent, trimmed), name in zip(cleaned, canonical, strict=True):
+    for (ent, trimmed, found_label), name in zip(cleaned, canonical, strict=True):
         if not name:
             continue
         entry = aliases.lookup(name)
-        label = entry.label if entry is not None else ent.label_
+        label = entry.label if entry is not None else found_label
         mentions.append(
             EntityMention(
                 text=trimmed.text,
@@ -210,9 +229,50 @@ def extract_mentions(doc: Doc, aliases: AliasTable) -> tuple[EntityMention, ...]
                 canonical=entry.name if entry is not None else name,
                 sentence_start=ent.sent.start_char if doc.has_annotation("SENT_START") else 0,
                 sentence_end=ent.sent.end_char if doc.has_annotation("SENT_START") else len(doc.text),
+                qid=entry.qid if entry is not None else None,
+                country=entry.country if entry is not None else None,
+                country_qid=entry.country_qid if entry is not None else None,
             )
         )
     return tuple(mentions)
+
+
+def _entity_spans(doc: Doc) -> list[tuple[Span, Span, str]]:
+    """(entity span, trimmed span, label) in text order: the pipeline's entities of the labels we keep,
+    plus what the statistical NER tends to get wrong about people named in full elsewhere in the text:
+    their surname standing alone untagged ("Manafort said") or tagged as an organisation or place
+    ("Karpov" as ORG) becomes a PERSON mention."""
+    spans: list[tuple[Span, Span, str]] = []
+    for ent in doc.ents:
+        trimmed = _trim_span(ent) if ent.label_ in ENTITY_LABELS else None
+        if trimmed is not None:
+            spans.append((ent, trimmed, ent.label_))
+    surnames = {
+        trimmed[-1].text
+        for _, trimmed, label in spans
+        if label == "PERSON" and len(trimmed) > 1 and trimmed[-1].is_alpha and len(trimmed[-1].text) > 2
+    }
+    if not surnames:
+        return spans
+    relabelled = [
+        (
+            ent,
+            trimmed,
+            "PERSON" if label in _NOT_PEOPLE and len(trimmed) == 1 and trimmed.text in surnames else label,
+        )
+        for ent, trimmed, label in spans
+    ]
+    covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    for token in doc:
+        if token.text in surnames and token.i not in covered and token.is_title:
+            span = doc[token.i : token.i + 1]
+            relabelled.append((span, span, "PERSON"))
+    relabelled.sort(key=lambda item: item[1].start_char)
+    return relabelled
+
+
+# Labels the NER gives by mistake to a lone surname.
+_NOT_PEOPLE = frozenset({"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"})
 
 
 def _trim_span(ent: Span) -> Span | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -60,6 +61,8 @@ class Tagger:
         self.aliases = aliases if aliases is not None else AliasTable.load()
         self.topics = tuple(topics) if topics is not None else load_topics()
         self.batch_size = batch_size
+        add_alias_ruler(nlp, self.aliases)
+        self.annotation_version = annotation_version(self.pipeline_version, self.aliases, self.topics)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tagger:
@@ -88,5 +91,61 @@ class Tagger:
             mentions = extract_mentions(doc, self.aliases)
             quotes = extract_quotes(doc, mentions)
             topics = score_topics(self.topics, title, doc.text, mentions)
-            results.append(Tagging(entities=mentions, quotes=quotes, topics=topics))
+            results.append(
+                Tagging(
+                    entities=mentions,
+                    quotes=quotes,
+                    topics=topics,
+                    annotation_version=self.annotation_version,
+                )
+            )
         return results
+
+
+ALIAS_RULER = "newswatch_aliases"
+
+
+def add_alias_ruler(nlp: Language, aliases: AliasTable) -> None:
+    """Fill the statistical NER's gaps with the alias table's names (an entity_ruler after "ner" that
+    never overwrites), so that "Lavrov said" or "the C.I.A." is found even when the model misses it,
+    with the table's label. Run after the NER rather than before, so that the model's longer names win
+    ("Jean-Marie Le Pen", "Trump Tower" are not cut down to the table's "Le Pen" and "Trump").
+    Case-sensitive; one-character variants ("X") are left to the NER. Pipelines without "ner" are left
+    alone; a pipeline that already has the ruler keeps its first alias table."""
+    if "ner" not in nlp.pipe_names or ALIAS_RULER in nlp.pipe_names:
+        return
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        name=ALIAS_RULER,
+        after="ner",
+        config={"phrase_matcher_attr": "ORTH", "overwrite_ents": False, "validate": False},
+    )
+    patterns = [
+        {"label": entry.label, "pattern": variant}
+        for entry in aliases.entries
+        for variant in dict.fromkeys((entry.name, *entry.aliases))
+        if len(variant) > 1
+    ]
+    ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+
+
+# The modules whose code decides the tags; a change to any of them is a new annotation version.
+_RULE_MODULES = ("entities.py", "quotes.py", "topics.py", "pipeline.py")
+
+
+def rules_digest(aliases: AliasTable, topics: Sequence[TopicDefinition]) -> str:
+    """SHA-256 over our tagging code, the alias table and the topic definitions."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for module in _RULE_MODULES:
+        digest.update((here / module).read_bytes())
+    digest.update(aliases.digest.encode())
+    for topic in topics:
+        digest.update(topic.digest.encode())
+    return digest.hexdigest()
+
+
+def annotation_version(pipeline_version: str, aliases: AliasTable, topics: Sequence[TopicDefinition]) -> str:
+    """`<pipeline>-<version>+<12 hex of the rules digest>`: recorded on every tag row, so that tags made
+    by other code, another alias table or other topic definitions can be found and re-tagged."""
+    return f"{pipeline_version}+{rules_digest(aliases, topics)[:12]}"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import re
 import tomllib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
 from etl.records import EntityMention, TopicEvidence, TopicScore, Where
 
@@ -43,6 +47,12 @@ class TopicDefinition:
     missing_group_factor: float
     terms: tuple[_TermRule, ...]
     entities: tuple[_EntityRule, ...]
+    reference_words: int = 0
+    group_caps: dict[str, float] = dataclasses.field(default_factory=dict)
+    subtopics: tuple[TopicDefinition, ...] = ()
+    parent: str | None = None
+    # SHA-256 of the topic's definition as canonical JSON: its part of the annotation version.
+    digest: str = ""
 
 
 def load_topics(path: Path | None = None) -> tuple[TopicDefinition, ...]:
@@ -52,54 +62,92 @@ def load_topics(path: Path | None = None) -> tuple[TopicDefinition, ...]:
         if path is not None
         else resources.files("etl.resources").joinpath("topics.toml").read_text(encoding="utf-8")
     )
-    topics = []
-    for name, spec in tomllib.loads(text).get("topics", {}).items():
-        terms = tuple(
-            _TermRule(
-                re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), rule.get("group", ""), float(rule["weight"])
-            )
-            for rule in spec.get("terms", [])
-            for pattern in rule["patterns"]
+    return tuple(
+        _definition(name, spec, None) for name, spec in tomllib.loads(text).get("topics", {}).items()
+    )
+
+
+def _definition(name: str, spec: dict[str, Any], parent: TopicDefinition | None) -> TopicDefinition:
+    """Compile one topic (or sub-topic: its defaults come from the parent, its name is `parent.name`)."""
+    full_name = f"{parent.name}.{name}" if parent is not None else name
+
+    def setting(key: str, default: float) -> float:
+        inherited = getattr(parent, key) if parent is not None else default
+        return float(spec.get(key, inherited))
+
+    terms = tuple(
+        _TermRule(
+            re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), rule.get("group", ""), float(rule["weight"])
         )
-        entities = tuple(
-            _EntityRule(frozenset(rule["names"]), rule.get("group", ""), float(rule["weight"]))
-            for rule in spec.get("entities", [])
-        )
-        topics.append(
-            TopicDefinition(
-                name=name,
-                description=spec.get("description", ""),
-                threshold=float(spec.get("threshold", 0.5)),
-                scale=float(spec.get("scale", 5.0)),
-                title_boost=float(spec.get("title_boost", 3.0)),
-                lead_boost=float(spec.get("lead_boost", 1.5)),
-                lead_chars=int(spec.get("lead_chars", 600)),
-                requires=tuple(spec.get("requires", [])),
-                missing_group_factor=float(spec.get("missing_group_factor", 0.2)),
-                terms=terms,
-                entities=entities,
-            )
-        )
-    return tuple(topics)
+        for rule in spec.get("terms", [])
+        for pattern in rule["patterns"]
+    )
+    entities = tuple(
+        _EntityRule(frozenset(rule["names"]), rule.get("group", ""), float(rule["weight"]))
+        for rule in spec.get("entities", [])
+    )
+    topic = TopicDefinition(
+        name=full_name,
+        description=spec.get("description", ""),
+        threshold=float(spec.get("threshold", 0.5)),
+        scale=float(spec.get("scale", 5.0)),
+        title_boost=setting("title_boost", 3.0),
+        lead_boost=setting("lead_boost", 1.5),
+        lead_chars=int(setting("lead_chars", 600)),
+        # Sub-topics need no groups of their own: the parent's decision already required them.
+        requires=tuple(spec.get("requires", [])),
+        missing_group_factor=float(spec.get("missing_group_factor", 0.2)),
+        reference_words=int(setting("reference_words", 0)),
+        group_caps={str(k): float(v) for k, v in spec.get("group_caps", {}).items()},
+        terms=terms,
+        entities=entities,
+        parent=parent.name if parent is not None else None,
+        digest=hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
+    )
+    subtopics = tuple(
+        _definition(sub, sub_spec, topic) for sub, sub_spec in spec.get("subtopics", {}).items()
+    )
+    return dataclasses.replace(topic, subtopics=subtopics)
 
 
 def score_topics(
     topics: Sequence[TopicDefinition], title: str, text: str, mentions: Sequence[EntityMention]
 ) -> tuple[TopicScore, ...]:
-    """Score the text against every topic; `mentions` are the body's entities (offsets into `text`)."""
-    return tuple(_score(topic, title, text, mentions) for topic in topics)
+    """Score the text against every topic and, after each topic, its sub-topics; `mentions` are the
+    body's entities (offsets into `text`). A sub-topic is relevant only when its parent is."""
+    scores: list[TopicScore] = []
+    for topic in topics:
+        parent = _score(topic, title, text, mentions)
+        scores.append(parent)
+        for sub in topic.subtopics:
+            score = _score(sub, title, text, mentions)
+            scores.append(dataclasses.replace(score, relevant=score.relevant and parent.relevant))
+    return tuple(scores)
 
 
 def _score(topic: TopicDefinition, title: str, text: str, mentions: Sequence[EntityMention]) -> TopicScore:
+    # Evidence deep in a long text says less about what the text is about than the same evidence in a
+    # short one: body contributions shrink with the square root of the length past `reference_words`.
+    words = max(1, len(text.split()))
+    body_factor = min(1.0, math.sqrt(topic.reference_words / words)) if topic.reference_words else 1.0
     evidence: list[TopicEvidence] = []
     groups: set[str] = set()
-    raw = 0.0
+    group_raw: defaultdict[str, float] = defaultdict(float)
+
+    def add(
+        kind: Literal["term", "entity"], value: str, where: Where, count: int, weight: float, group: str
+    ) -> None:
+        evidence.append(TopicEvidence(kind, value, where, count, weight))
+        contribution = _contribution(topic, weight, where, count) * (body_factor if where == "body" else 1.0)
+        # "both" evidence (Mueller, troll farm) names the actor and the activity at once; it adds to
+        # the activity total, which has no cap.
+        group_raw["activity" if group == "both" else group] += contribution
+        groups.update(_groups(group))
+
     for rule in topic.terms:
         for where, counts in _term_counts(rule.pattern, title, text, topic.lead_chars).items():
             for value, count in counts.items():
-                evidence.append(TopicEvidence("term", value, where, count, rule.weight))
-                raw += _contribution(topic, rule.weight, where, count)
-                groups.update(_groups(rule.group))
+                add("term", value, where, count, rule.weight, rule.group)
     for entity_rule in topic.entities:
         counts_by_where: dict[Where, Counter[str]] = {}
         for mention in mentions:
@@ -108,16 +156,21 @@ def _score(topic: TopicDefinition, title: str, text: str, mentions: Sequence[Ent
                 counts_by_where.setdefault(place, Counter())[mention.canonical] += 1
         for where, counts in counts_by_where.items():
             for value, count in counts.items():
-                evidence.append(TopicEvidence("entity", value, where, count, entity_rule.weight))
-                raw += _contribution(topic, entity_rule.weight, where, count)
-                groups.update(_groups(entity_rule.group))
+                add("entity", value, where, count, entity_rule.weight, entity_rule.group)
+    # A group's cap keeps an article that names Russia forty times (a debate transcript, a piece on
+    # Syria) from scoring on the actor alone.
+    raw = sum(min(total, topic.group_caps.get(group, math.inf)) for group, total in group_raw.items())
     score = 1.0 - math.exp(-raw / topic.scale) if raw > 0 else 0.0
     if any(group not in groups for group in topic.requires):
         score *= topic.missing_group_factor
     score = round(score, 4)
     evidence.sort(key=lambda e: -_contribution(topic, e.weight, e.where, e.count))
     return TopicScore(
-        topic=topic.name, score=score, relevant=score >= topic.threshold, evidence=tuple(evidence)
+        topic=topic.name,
+        score=score,
+        relevant=score >= topic.threshold,
+        evidence=tuple(evidence),
+        parent=topic.parent,
     )
 
 

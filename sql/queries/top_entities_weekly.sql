@@ -1,8 +1,9 @@
 -- name: top_entities_weekly
 -- description: Per week (Monday, UTC), the top entities by the number of distinct topic-relevant articles that mention them.
--- params: since (date), until (date), topic (text, default russian_interference), limit (int, default 20), label (text, optional)
+-- params: since (date), until (date), topic (text, default russian_interference), limit (int, default 20), label (text, optional), fold_demonyms (bool, default false)
 --
 -- limit is per week. label filters on the entity label (PERSON, ORG, GPE, ...); unset means all labels.
+-- fold_demonyms counts a demonym toward its country ("Russian hackers" toward Russia).
 -- Ties are broken by mention count, then by name, so the ranking is stable.
 with params as (
     select
@@ -10,7 +11,8 @@ with params as (
         coalesce(getvariable('until')::date, date '9999-12-31') as until,
         coalesce(getvariable('topic')::varchar, 'russian_interference') as topic,
         coalesce(getvariable('limit')::int, 20) as top_n,
-        upper(getvariable('label')::varchar) as label
+        upper(getvariable('label')::varchar) as label,
+        coalesce(getvariable('fold_demonyms')::boolean, false) as fold_demonyms
 ),
 
 relevant as (
@@ -21,18 +23,30 @@ relevant as (
       and article_topics.relevant
 ),
 
-relevant_mentions as (
+folded_mentions as (
     select
         mention_facts.published_week,
-        mention_facts.entity_id,
-        mention_facts.canonical,
-        mention_facts.label,
-        mention_facts.article_id
+        mention_facts.published_day,
+        mention_facts.article_id,
+        case when params.fold_demonyms then mention_facts.counts_as_entity_id else mention_facts.entity_id end
+            as entity_id
     from mention_facts
-    inner join relevant using (article_id)
     cross join params
-    where mention_facts.published_day between params.since and params.until
-      and (params.label is null or mention_facts.label = params.label)
+),
+
+relevant_mentions as (
+    select
+        folded_mentions.published_week,
+        folded_mentions.entity_id,
+        entities.canonical,
+        entities.label,
+        folded_mentions.article_id
+    from folded_mentions
+    inner join relevant using (article_id)
+    inner join entities using (entity_id)
+    cross join params
+    where folded_mentions.published_day between params.since and params.until
+      and (params.label is null or entities.label = params.label)
 ),
 
 weekly as (
