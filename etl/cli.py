@@ -346,6 +346,52 @@ def eval_topics(
     typer.echo(format_report(decisions, verbose=verbose))
 
 
+@eval_app.command("quotes")
+def eval_quotes(
+    gold: Annotated[Path, typer.Option("--gold", exists=True, dir_okay=False, help="quote gold JSONL")],
+    texts: Annotated[
+        list[Path] | None,
+        typer.Option("--texts", exists=True, dir_okay=False, help="JSONL {id, text} for lines without text"),
+    ] = None,
+    pred: Annotated[
+        Path | None,
+        typer.Option("--pred", exists=True, dir_okay=False, help="`newswatch annotate` output to score"),
+    ] = None,
+    kinds: Annotated[str, typer.Option(help="comma-separated kinds to score")] = "direct,mixed,indirect",
+    overlap: Annotated[
+        float, typer.Option(min=0.01, max=1.0, help="share of both spans that must overlap")
+    ] = 0.5,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="list misses, spurious quotes, wrong speakers")
+    ] = False,
+) -> None:
+    """Quote and quote+speaker precision, recall and F1 against a hand-annotated gold file, per kind;
+    scores `--pred` (annotate output) or, without it, tags the gold texts with the configured pipeline."""
+    from etl.evals.gold import GoldError, load_gold, load_texts
+    from etl.evals.quotes import KINDS, format_report, pair_documents
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    if not chosen or any(k not in KINDS for k in chosen):
+        raise typer.BadParameter(f"--kinds takes a comma-separated subset of {', '.join(KINDS)}")
+    try:
+        docs = load_gold(gold, load_texts(texts or []))
+        if pred is not None:
+            predictions = {str(r["doc_id"]): r for r in _json_records(pred)}
+        else:
+            tagger = _tagger(_settings())
+            taggings = tagger.tag([d.text for d in docs], [d.title for d in docs])
+            predictions = {d.doc_id: annotation(d.doc_id, t) for d, t in zip(docs, taggings, strict=True)}
+        paired = pair_documents(docs, predictions)
+    except GoldError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(format_report(paired, overlap, chosen, verbose=verbose))
+
+
+def _json_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or upgrade the schema and views."""
