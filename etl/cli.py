@@ -75,12 +75,18 @@ def query(
     con = _readable(settings)
     try:
         columns, rows = run_query(con, settings.sql_dir, name, params)
+        stale = store.articles_behind_latest_version(con)
     except (KeyError, ValueError) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     finally:
         con.close()
     _print_rows(columns, rows, fmt)
+    if stale:
+        err_console.print(
+            f"[yellow]{stale} articles carry tags of an older annotation version than the latest used; "
+            "`newswatch retag` brings them up to date.[/yellow]"
+        )
 
 
 @app.command()

@@ -82,6 +82,7 @@ __all__ = [
     "FetchRecord",
     "LoadCounts",
     "StoredArticle",
+    "articles_behind_latest_version",
     "articles_to_retag",
     "connect",
     "entity_id_of",
@@ -1596,6 +1597,28 @@ def _retag_candidates_sql(*, topic: bool) -> tuple[str, list[str]]:
 
 
 _RETAG_SQL = {False: _retag_candidates_sql(topic=False), True: _retag_candidates_sql(topic=True)}
+
+
+_LATEST_VERSION = (
+    select(annotation_versions.c.annotation_version)
+    .order_by(annotation_versions.c.first_used_at.desc(), annotation_versions.c.annotation_version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_BEHIND_SQL = _sql(
+    select(func.count())
+    .select_from(articles)
+    .where(articles.c.annotation_version.is_not(None))
+    .where(articles.c.annotation_version != _LATEST_VERSION),
+    inline_constants=True,  # the LIMIT 1
+)
+
+
+def articles_behind_latest_version(con: duckdb.DuckDBPyConnection) -> int:
+    """How many articles carry tags of another annotation version than the one first used most recently
+    (the current rules, as far as the database knows): the ones `retag` would bring up to date."""
+    row = con.execute(_BEHIND_SQL).fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 def articles_to_retag(

@@ -238,6 +238,7 @@ def test_retag_since_and_topic_only(con: duckdb.DuckDBPyConnection, tagger) -> N
     store.load_articles(con, versioned(make_batch(), "old+000000000000"), run_id="r")
     late = retag(con, tagger, since=datetime(2026, 10, 10, tzinfo=UTC))
     assert late.articles == 1  # only the article dated 2026-10-13
+    assert store.articles_behind_latest_version(con) == 2  # what `newswatch query` warns about
     # --topic: one topic re-scored from stored text and mentions, no spaCy; other tags untouched.
     mentions_before = rows(con, "select mention_id, annotation_version from mentions order by mention_id")
     rescored = retag(con, tagger, topic="russian_interference")
