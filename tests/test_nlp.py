@@ -154,3 +154,25 @@ def test_demo_quotes_and_topics_against_manifest(tagger, demo_dir: Path):
     assert total > 50
     assert found / total >= 0.95, (found, total)
     assert right / total >= 0.8, (right, total)
+
+
+def test_denied_and_accused_acts_are_indirect_quotes(tagger):
+    text = (
+        "The Kremlin has denied meddling in the U.S. election. Representative Matt Gaetz accused Robert "
+        "Mueller of a conflict of interest. Trump denied it."
+    )
+    quotes = [(q.kind, q.quote, q.speaker, q.cue) for q in tagger.tag([text])[0].quotes]
+    assert quotes == [
+        ("indirect", "meddling in the U.S. election", "Kremlin", "deny"),
+        ("indirect", "a conflict of interest", "Matt Gaetz", "accuse"),
+    ]  # "denied it" reports no content
+
+
+def test_lone_surnames_of_people_named_in_full_become_person_mentions(tagger):
+    text = (
+        "Manafort did not respond. Paul Manafort, the former campaign chairman, was indicted on Monday. "
+        "Prosecutors said Manafort hid the payments."
+    )
+    found = [(m.text, m.label, m.canonical) for m in tagger.tag([text])[0].entities if "Manafort" in m.text]
+    assert found and all(label == "PERSON" and canonical == "Paul Manafort" for _, label, canonical in found)
+    assert len(found) == 3

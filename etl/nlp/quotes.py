@@ -437,6 +437,9 @@ def _indirect_quotes(
     for token in doc:
         content: Span | None = None
         attribution: _Attribution | None = None
+        # Clauses need three words to be speech rather than a fragment; a denied or alleged act
+        # ("any collusion") may be two.
+        min_words = 3
         if _is_speech_verb(token):
             subject = _subject(token, after_quote=False)
             if subject is None:
@@ -448,11 +451,21 @@ def _indirect_quotes(
                 # "The deal can not work without the United States, he said" — speech before the cue.
                 content = _clause_span(clause)
             elif token.lemma_ == "accuse":
+                # "X accused Y of N": what Y is accused of is the reported content.
                 target = next((c for c in token.children if c.dep_ == "dobj"), None)
                 candidates = [*token.children, *(target.children if target is not None else [])]
                 of = next((c for c in candidates if c.dep_ == "prep" and c.lower_ == "of"), None)
-                if target is not None and of is not None:
-                    content = doc[target.left_edge.i : of.right_edge.i + 1]
+                if target is not None and of is not None and of.right_edge.i > of.i:
+                    content = doc[of.i + 1 : of.right_edge.i + 1]
+                    min_words = 2
+            elif token.lemma_ == "deny":
+                # "Moscow denied meddling in the election", "Trump has denied any collusion".
+                denied = next(
+                    (c for c in token.children if c.dep_ in ("dobj", "xcomp") and c.i > token.i), None
+                )
+                if denied is not None and denied.pos_ != "PRON":
+                    content = doc[denied.left_edge.i : denied.right_edge.i + 1]
+                    min_words = 2
             if content is not None:
                 attribution = _Attribution(subject, token, _via(token))
         elif token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
@@ -466,7 +479,7 @@ def _indirect_quotes(
         quote_text, start, end = _trimmed(doc.text, content.start_char, content.end_char)
         quote_text = quote_text.rstrip(".")
         end = start + len(quote_text)
-        if len(quote_text.split()) < 3 or _overlaps_any(start, end, covered):
+        if len(quote_text.split()) < min_words or _overlaps_any(start, end, covered):
             continue
         cue = "according to" if attribution.cue is None else attribution.cue.lemma_.lower()
         quote = _quote(doc, mentions, quote_text, start, end, attribution, "indirect", 0.6)
