@@ -24,7 +24,7 @@ SPEECH_VERBS = frozenset(
         "accuse stress suggest acknowledge admit ask reply respond answer continue conclude remark "
         "observe comment report confirm recall predict assert maintain contend emphasize emphasise "
         "caution urge charge complain describe tweet post testify concede reiterate vow promise "
-        "threaten boast joke quip scoff shout whisper mutter counter dismiss blame estimate "
+        "threaten boast joke quip scoff shout whisper mutter counter dismiss blame estimate call label "
     ).split()
 )
 OPENING = {'"': '"', "“": "”", "„": "“", "«": "»"}
