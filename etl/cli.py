@@ -373,7 +373,7 @@ def eval_quotes(
 ) -> None:
     """Quote and quote+speaker precision, recall and F1 against a hand-annotated gold file, per kind;
     scores `--pred` (annotate output) or, without it, tags the gold texts with the configured pipeline."""
-    from etl.evals.gold import GoldError, load_gold, load_texts
+    from etl.evals.gold import GoldError, json_lines, load_gold, load_texts
     from etl.evals.quotes import KINDS, format_report, pair_documents
 
     chosen = [k.strip() for k in kinds.split(",") if k.strip()]
@@ -382,7 +382,7 @@ def eval_quotes(
     try:
         docs = load_gold(gold, load_texts(texts or []))
         if pred is not None:
-            predictions = {str(r["doc_id"]): r for r in _json_records(pred)}
+            predictions = {str(r.get("doc_id")): r for _, r in json_lines(pred)}
         else:
             tagger = _tagger(_settings())
             taggings = tagger.tag([d.text for d in docs], [d.title for d in docs])
@@ -392,10 +392,6 @@ def eval_quotes(
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     typer.echo(format_report(paired, overlap, chosen, verbose=verbose))
-
-
-def _json_records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @db_app.command("upgrade")

@@ -58,7 +58,8 @@ class PRF:
         return f"tp={self.tp} fp={self.fp} fn={self.fn}"
 
 
-def _json_lines(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+def json_lines(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL file; GoldError names a bad line."""
     with Path(path).open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -76,7 +77,7 @@ def load_texts(paths: Iterable[Path]) -> dict[str, tuple[str, str]]:
     """id -> (title, text) from JSONL texts files; a later file's id wins."""
     texts: dict[str, tuple[str, str]] = {}
     for path in paths:
-        for number, record in _json_lines(path):
+        for number, record in json_lines(path):
             if "id" not in record or "text" not in record:
                 raise GoldError(f"{path}:{number}: a texts line needs `id` and `text`")
             texts[str(record["id"])] = (str(record.get("title") or ""), str(record["text"]))
@@ -86,7 +87,7 @@ def load_texts(paths: Iterable[Path]) -> dict[str, tuple[str, str]]:
 def load_gold(path: Path, texts: dict[str, tuple[str, str]] | None = None) -> list[GoldDoc]:
     """The gold file's lines, each with its text: its own `text`, else the texts file's."""
     docs = []
-    for number, record in _json_lines(path):
+    for number, record in json_lines(path):
         if "doc_id" not in record:
             raise GoldError(f"{path}:{number}: a gold line needs `doc_id`")
         doc_id = str(record["doc_id"])
