@@ -209,13 +209,30 @@ def _attribution_after(doc: Doc, fragment: _Fragment) -> _Attribution | None:
             continue
         if _is_speech_verb(token):
             speaker = _subject(token, after_quote=True)
-            if speaker is None:
+            if speaker is None or _reports_own_content(token):
                 return None
             return _Attribution(speaker=speaker, cue=token, via=_via(token))
         words += 1
         if words > 6:
             break
     return None
+
+
+# Verbs whose direct object is the person addressed, not what was said ("told reporters").
+_ADDRESSEE_VERBS = frozenset({"tell", "ask", "write", "warn", "inform", "assure", "remind", "urge"})
+
+
+def _reports_own_content(verb: Token) -> bool:
+    """A speech verb after a closed quote that carries its own content ("Moscow has denied interfering",
+    "Mnuchin said on the same show that …") starts a new statement; it does not attribute the quote."""
+    for child in verb.children:
+        if child.i <= verb.i:
+            continue
+        if child.dep_ in ("ccomp", "xcomp"):
+            return True
+        if child.dep_ == "dobj" and verb.lemma_ not in _ADDRESSEE_VERBS:
+            return True
+    return False
 
 
 def _attribution_before(doc: Doc, fragment: _Fragment) -> _Attribution | None:
