@@ -194,11 +194,12 @@ def _tokens_between(doc: Doc, start: int, end: int) -> list[Token]:
 
 
 def _attribution_after(doc: Doc, fragment: _Fragment) -> _Attribution | None:
-    """`"…," NAME said` and `"…," said NAME`: a speech verb within a few tokens after the closing mark."""
+    """`"…," NAME said` and `"…," said NAME`: a speech verb within a dozen words after the closing mark
+    (a long speaker phrase: "the North Korean mission to the United Nations in Geneva said")."""
     if not fragment.closed:
         return None
     limit = _paragraph_end(doc.text, fragment.close_at)
-    window = [t for t in _tokens_between(doc, fragment.close_at, limit) if not t.is_space][:8]
+    window = [t for t in _tokens_between(doc, fragment.close_at, limit) if not t.is_space][:14]
     words = 0
     for token in window:
         if token.text in OPENING or token.text in "”»":
@@ -213,7 +214,7 @@ def _attribution_after(doc: Doc, fragment: _Fragment) -> _Attribution | None:
                 return None
             return _Attribution(speaker=speaker, cue=token, via=_via(token))
         words += 1
-        if words > 6:
+        if words > 12:
             break
     return None
 
@@ -225,8 +226,11 @@ _ADDRESSEE_VERBS = frozenset({"tell", "ask", "write", "warn", "inform", "assure"
 def _reports_own_content(verb: Token) -> bool:
     """A speech verb after a closed quote that carries its own content ("Moscow has denied interfering",
     "Mnuchin said on the same show that …") starts a new statement; it does not attribute the quote."""
+    doc = verb.doc
     for child in verb.children:
-        if child.i <= verb.i:
+        start = child.left_edge.i
+        # A quoted title after the verb (on CBS' "Face the Nation") is not content of its own.
+        if child.i <= verb.i or (start > 0 and doc[start - 1].text in OPENING):
             continue
         if child.dep_ in ("ccomp", "xcomp"):
             return True
