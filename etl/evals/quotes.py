@@ -11,7 +11,8 @@ predicted speaker span overlaps the gold speaker span (for a gold quote without 
 predicted). Scores: quote P/R/F1 and quote+speaker P/R/F1 (a match with the wrong speaker counts as both a
 false positive and a false negative), per kind (gold and prediction restricted to that kind) and overall
 (kinds ignored in matching), and the share of matched quotes whose canonical speaker equals the gold's.
-The last line printed is `quote_speaker_f1=F` (overall)."""
+Canonical names are compared with case, dots and a leading "the" ignored ("The White House" is "White
+House"). The last line printed is `quote_speaker_f1=F` (overall)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl.evals.gold import PRF, GoldDoc, GoldError
+from etl.nlp.entities import fold
 
 KINDS = ("direct", "mixed", "indirect")
 
@@ -131,7 +133,8 @@ def speaker_right(gold: Span, predicted: Span) -> bool:
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and a.casefold().strip() == b.casefold().strip()
+    """Names compared as the alias table compares them: case, dots and a leading "the" ignored."""
+    return a is not None and b is not None and fold(a) == fold(b)
 
 
 def score(docs: Iterable[DocQuotes], share: float, kinds: Iterable[str] | None = None) -> QuoteScores:

@@ -299,23 +299,33 @@ def _trim_span(ent: Span) -> Span | None:
 
 
 def _resolve_people(items: list[tuple[str, str, int]]) -> list[str]:
-    """Map a shortened person name to the full name used in the same document: "Putin" -> "Vladimir Putin".
-    The nearest full name before the mention wins; failing that, the first one after it."""
-    full_names = [(pos, name) for label, name, pos in items if label == "PERSON" and len(name.split()) > 1]
+    """Map a shortened name to the full name used in the same document: "Putin" -> "Vladimir Putin",
+    and for organisations "the Times" -> "New York Times", "the Post" -> "Washington Post". The nearest
+    full name before the mention wins; for a person, failing that, the first one after it (an
+    organisation's short name only ever refers back)."""
+    full_names = [
+        (label, pos, name)
+        for label, name, pos in items
+        if label in ("PERSON", "ORG") and len(name.split()) > 1
+    ]
     resolved = []
     for label, name, pos in items:
-        if label != "PERSON" or not name:
+        if label not in ("PERSON", "ORG") or not name:
             resolved.append(name)
             continue
         parts = name.split()
         candidates = [
-            (p, full) for p, full in full_names if full != name and _is_short_form(parts, full.split())
+            (p, full)
+            for full_label, p, full in full_names
+            if full_label == label and full != name and _is_short_form(parts, full.split())
         ]
-        if not candidates:
-            resolved.append(name)
-            continue
         before = [c for c in candidates if c[0] < pos]
-        resolved.append(before[-1][1] if before else candidates[0][1])
+        if before:
+            resolved.append(before[-1][1])
+        elif candidates and label == "PERSON":
+            resolved.append(candidates[0][1])
+        else:
+            resolved.append(name)
     return resolved
 
 

@@ -415,6 +415,34 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         )
     if head in PRONOUNS_ORG:
         return _most_recent(mentions, speaker.start_char, ("ORG",))
+    return _described(speaker, mentions)
+
+
+def _described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
+    """A definite description ("the judge", "the newspaper", "the company") resolved to the latest
+    entity the article introduced with that word: as a title in front of it ("U.S. District Judge
+    Colleen Kollar-Kotelly") or an apposition after it ("Fusion GPS, the research firm")."""
+    root = speaker.root
+    if speaker[0].lower_ != "the" or root.pos_ != "NOUN":
+        return None
+    word = root.lemma_.lower()
+    doc = speaker.doc
+    for mention in reversed(mentions):
+        if mention.end > speaker.start_char or mention.label not in SPEAKER_LABELS:
+            continue
+        span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+        if span is None:
+            continue
+        title = doc[max(span.sent.start, span.start - 5) : span.start]
+        apposition = doc[span.end : min(span.sent.end, span.end + 6)]
+        in_title = any(t.lemma_.lower() == word for t in title)
+        in_apposition = (
+            len(apposition) > 1
+            and apposition[0].text == ","
+            and any(t.lemma_.lower() == word and "appos" in (t.dep_, t.head.dep_) for t in apposition)
+        )
+        if in_title or in_apposition:
+            return mention.canonical
     return None
 
 
