@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -241,12 +242,29 @@ def _entity_spans(doc: Doc) -> list[tuple[Span, Span, str]]:
     """(entity span, trimmed span, label) in text order: the pipeline's entities of the labels we keep,
     plus what the statistical NER tends to get wrong about people named in full elsewhere in the text:
     their surname standing alone untagged ("Manafort said") or tagged as an organisation or place
-    ("Karpov" as ORG) becomes a PERSON mention."""
+    ("Karpov" as ORG) becomes a PERSON mention; and a full name tagged as an organisation ("Oleg
+    Voloshyn" as ORG) is a person when its surname alone is tagged PERSON at least twice."""
     spans: list[tuple[Span, Span, str]] = []
     for ent in doc.ents:
         trimmed = _trim_span(ent) if ent.label_ in ENTITY_LABELS else None
         if trimmed is not None:
             spans.append((ent, trimmed, ent.label_))
+    lone_people = Counter(
+        trimmed.text for _, trimmed, label in spans if label == "PERSON" and len(trimmed) == 1
+    )
+    spans = [
+        (
+            ent,
+            trimmed,
+            "PERSON"
+            if label in _NOT_PEOPLE
+            and 2 <= len(trimmed) <= 3
+            and lone_people[trimmed[-1].text] >= 2
+            and all(t.pos_ == "PROPN" and t.is_title for t in trimmed)
+            else label,
+        )
+        for ent, trimmed, label in spans
+    ]
     surnames = {
         trimmed[-1].text
         for _, trimmed, label in spans

@@ -425,25 +425,54 @@ def _described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
     root = speaker.root
     if speaker[0].lower_ != "the" or root.pos_ != "NOUN":
         return None
-    word = root.lemma_.lower()
+    # Every word of the description must be in the introduction: "the U.S. president" is not the
+    # Russian President Vladimir Putin.
+    words = {t.lemma_.lower() for t in speaker[1:] if not t.is_punct}
     doc = speaker.doc
-    for mention in reversed(mentions):
-        if mention.end > speaker.start_char or mention.label not in SPEAKER_LABELS:
-            continue
-        span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
-        if span is None:
-            continue
-        title = doc[max(span.sent.start, span.start - 5) : span.start]
-        apposition = doc[span.end : min(span.sent.end, span.end + 6)]
-        in_title = any(t.lemma_.lower() == word for t in title)
-        in_apposition = (
-            len(apposition) > 1
-            and apposition[0].text == ","
-            and any(t.lemma_.lower() == word and "appos" in (t.dep_, t.head.dep_) for t in apposition)
-        )
-        if in_title or in_apposition:
+    earlier = [
+        (mention, span)
+        for mention in reversed(mentions)
+        if mention.end <= speaker.start_char and mention.label in SPEAKER_LABELS
+        for span in [doc.char_span(mention.start, mention.end, alignment_mode="expand")]
+        if span is not None
+    ]
+    # "the department" is first the Justice Department itself (the word heads the name), and only
+    # then someone introduced as "Justice Department official …".
+    for mention, span in earlier:
+        if span[-1].lemma_.lower() == root.lemma_.lower() and words <= {t.lemma_.lower() for t in span}:
+            return mention.canonical
+    for mention, span in earlier:
+        own = {t.lemma_.lower() for t in span}
+        if words <= own | _title_words(span) or words <= _apposition_words(span):
             return mention.canonical
     return None
+
+
+def _title_words(name: Span) -> set[str]:
+    """Lemmas of the title run right in front of a name: "U.S. District Judge" before "Colleen …"."""
+    doc = name.doc
+    i = name.start - 1
+    found: set[str] = set()
+    while i >= max(name.sent.start, name.start - 5) and (
+        doc[i].is_title or doc[i].is_upper or doc[i].dep_ in ("compound", "amod")
+    ):
+        found.add(doc[i].lemma_.lower())
+        i -= 1
+    return found
+
+
+def _apposition_words(name: Span) -> set[str]:
+    """Lemmas of an apposition right after a name: "Fusion GPS, the research firm, …"."""
+    doc = name.doc
+    if name.end >= name.sent.end or doc[name.end].text != ",":
+        return set()
+    found: set[str] = set()
+    for token in doc[name.end + 1 : min(name.sent.end, name.end + 7)]:
+        if token.is_punct:
+            break
+        if "appos" in (token.dep_, token.head.dep_) or token.head.dep_ == "appos":
+            found.add(token.lemma_.lower())
+    return found
 
 
 def _person_named(name: str, mentions: Sequence[EntityMention]) -> str | None:
