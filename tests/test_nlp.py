@@ -168,6 +168,13 @@ def test_denied_and_accused_acts_are_indirect_quotes(tagger):
     ]  # "denied it" reports no content
 
 
+def test_a_second_clause_keeps_its_own_speaker(tagger):
+    # The parser hangs "Trump" on the first clause's object; the speaker of the second is still Trump.
+    text = "Moscow has denied interfering in the election and Trump has denied any collusion by his campaign."
+    quotes = [(q.quote, q.speaker) for q in tagger.tag([text])[0].quotes]
+    assert quotes == [("interfering in the election", "Moscow"), ("any collusion", "Trump")]
+
+
 def test_lone_surnames_of_people_named_in_full_become_person_mentions(tagger):
     text = (
         "Manafort did not respond. Paul Manafort, the former campaign chairman, was indicted on Monday. "

@@ -240,8 +240,13 @@ def _reports_own_content(verb: Token) -> bool:
 
 
 def _attribution_before(doc: Doc, fragment: _Fragment) -> _Attribution | None:
-    """`NAME said: "…"` and `NAME said, "…"` (also `, said NAME: "…"`)."""
+    """`NAME said: "…"` and `NAME said, "…"` (also `, said NAME: "…"`), including a quote that opens
+    the paragraph after one ending in `NAME told Fox News:`."""
     para_start = _paragraph_start(doc.text, fragment.open_at)
+    if not doc.text[para_start : fragment.open_at].strip():
+        previous = doc.text[:para_start].rstrip()
+        if previous.endswith(":"):
+            para_start = _paragraph_start(doc.text, len(previous))
     before = doc.text[para_start : fragment.open_at].rstrip()
     if not before or before[-1] not in ":,":
         # `He said "…"` with no punctuation is also direct speech.
@@ -296,13 +301,47 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
             if head.i > nxt.i:
                 return _phrase(head)
     if verb.dep_ == "conj" and verb.head.i != verb.i and verb.head.tag_.startswith("VB"):
-        return _subject(verb.head, after_quote=False)
+        stray = _stray_subject(verb)
+        return _phrase(stray) if stray is not None else _subject(verb.head, after_quote=False)
     if verb.dep_ == "acl" and verb.head.pos_ in ("PROPN", "NOUN") and verb.head.i < verb.i:
         # "a feisty Putin … accusing American spies of …": the participle describes its speaker.
         return _phrase(verb.head)
     if verb.dep_ == "advcl" and verb.head.i != verb.i and verb.head.tag_.startswith("VB"):
         return _subject(verb.head, after_quote=False)
     return None
+
+
+def _stray_subject(verb: Token) -> Token | None:
+    """The subject of a conjoined clause that the parser hung on the previous clause's object:
+    "Moscow has denied meddling and Trump has denied collusion" parses "Trump" as a conjunct of
+    "meddling". The name right after "and", in front of the verb (and its auxiliaries), is the subject."""
+    doc = verb.doc
+    i = verb.i - 1
+    while i >= 0 and doc[i].dep_ in ("aux", "neg", "advmod") and doc[i].head.i == verb.i:
+        i -= 1
+    if i < 1 or doc[i].dep_ != "conj" or doc[i].pos_ not in ("PROPN", "PRON", "NOUN"):
+        return None
+    if doc[i - 1].lower_ != "and" and not doc[i].ent_type_:
+        return None
+    return doc[i]
+
+
+def _without_stray_subject(content: Span) -> Span:
+    """Cut reported content before "and NAME" when NAME is really the subject of the next clause
+    (see `_stray_subject`): "denied meddling and Trump has said …" reports "meddling"."""
+    doc = content.doc
+    for token in content:
+        if token.dep_ != "conj" or token.i < 1 or doc[token.i - 1].lower_ != "and":
+            continue
+        verb = next(
+            (t for t in doc[token.i + 1 : token.i + 4] if t.pos_ == "VERB" or t.tag_.startswith("VB")), None
+        )
+        while verb is not None and verb.dep_ == "aux":
+            verb = verb.head
+        stray = _stray_subject(verb) if verb is not None and verb.dep_ == "conj" else None
+        if stray is not None and stray.i == token.i:
+            return doc[content.start : token.i - 1]
+    return content
 
 
 def _phrase(token: Token) -> Span:
@@ -515,8 +554,8 @@ def _indirect_quotes(
     for token in doc:
         content: Span | None = None
         attribution: _Attribution | None = None
-        # Clauses need three words to be speech rather than a fragment; a denied or alleged act
-        # ("any collusion") may be two.
+        # Clauses need three words to be speech rather than a fragment; an alleged act ("any
+        # collusion") may be two, a denied one ("denied wrongdoing") one.
         min_words = 3
         if _is_speech_verb(token):
             subject = _subject(token, after_quote=False)
@@ -543,7 +582,7 @@ def _indirect_quotes(
                 )
                 if denied is not None and denied.pos_ != "PRON":
                     content = doc[denied.left_edge.i : denied.right_edge.i + 1]
-                    min_words = 2
+                    min_words = 1  # "denied wrongdoing"; "denied it" is a pronoun, left out above
             if content is not None:
                 attribution = _Attribution(subject, token, _via(token))
         elif token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
@@ -554,6 +593,7 @@ def _indirect_quotes(
             attribution = _Attribution(_phrase(source), None, None)
         if content is None or attribution is None or attribution.speaker is None:
             continue
+        content = _without_stray_subject(content)
         quote_text, start, end = _trimmed(doc.text, content.start_char, content.end_char)
         quote_text = quote_text.rstrip(".")
         end = start + len(quote_text)
