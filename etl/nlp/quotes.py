@@ -27,6 +27,10 @@ SPEECH_VERBS = frozenset(
         "threaten boast joke quip scoff shout whisper mutter counter dismiss blame estimate call label "
     ).split()
 )
+# Speech verbs whose reported content can be a request or undertaking: "asked X to …".
+REQUEST_VERBS = frozenset(
+    {"ask", "urge", "order", "demand", "promise", "vow", "threaten", "warn", "tell", "call"}
+)
 OPENING = {'"': '"', "“": "”", "„": "“", "«": "»"}
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 PRONOUNS_PERSON = frozenset({"he", "she", "him", "her"})
@@ -575,6 +579,11 @@ def _indirect_quotes(
                 if target is not None and of is not None and of.right_edge.i > of.i:
                     content = doc[of.i + 1 : of.right_edge.i + 1]
                     min_words = 2
+            elif token.lemma_ in REQUEST_VERBS:
+                # "Feinstein asked Page to turn over documents", "Obama warned Trump not to hire Flynn".
+                wanted = next((c for c in token.children if c.dep_ == "xcomp" and c.i > token.i), None)
+                if wanted is not None:
+                    content = doc[wanted.left_edge.i : wanted.right_edge.i + 1]
             elif token.lemma_ == "deny":
                 # "Moscow denied meddling in the election", "Trump has denied any collusion".
                 denied = next(
