@@ -135,6 +135,8 @@ QUERY_NAMES = [
     "top_entities",
     "top_entities_weekly",
     "top_speakers",
+    "quote_search",
+    "speaker_quotes_weekly",
 ]
 WEEK = date(2026, 10, 5)
 
@@ -303,6 +305,32 @@ def test_top_speakers(con: duckdb.DuckDBPyConnection) -> None:
         ("Maria Zakharova", 1),
         ("Vladimir Putin", 1),
     ]
+
+
+def test_quote_search(con: duckdb.DuckDBPyConnection) -> None:
+    putin = run(con, "quote_search", speaker="putin")
+    # Newest first; the speaker matches the canonical name as a substring, case-insensitively.
+    assert [(r["published_day"], r["quote"]) for r in putin] == [
+        (date(2026, 10, 7), "Nothing happened."),
+        (date(2026, 10, 5), "We did not interfere,"),
+    ]
+    assert [r["quote"] for r in run(con, "quote_search", words="CLAIMS absurd")] == ["the claims were absurd"]
+    assert run(con, "quote_search", words="claims nothing") == []  # every word must occur
+    assert [r["quote"] for r in run(con, "quote_search", speaker="putin", until="2026-10-06")] == [
+        "We did not interfere,"
+    ]
+    assert len(run(con, "quote_search")) == 5 and len(run(con, "quote_search", limit="2")) == 2
+    assert [r["kind"] for r in run(con, "quote_search", kind="indirect")] == ["indirect"]
+
+
+def test_speaker_quotes_weekly(con: duckdb.DuckDBPyConnection) -> None:
+    got = run(con, "speaker_quotes_weekly", speaker="Vladimir")
+    assert [(r["published_week"], r["outlet"], r["quotes"], r["example_quote"]) for r in got] == [
+        (WEEK, "Outlet A", 1, "We did not interfere,"),
+        (WEEK, "Outlet B", 1, "Nothing happened."),
+    ]
+    everyone = run(con, "speaker_quotes_weekly")
+    assert {r["speaker_canonical"] for r in everyone} == {"Vladimir Putin", "Joe Smith", "Maria Zakharova"}
 
 
 def test_entity_comentions(con: duckdb.DuckDBPyConnection) -> None:
