@@ -375,19 +375,21 @@ def eval_quotes(
     scores `--pred` (annotate output) or, without it, tags the gold texts with the configured pipeline."""
     from etl.evals.gold import GoldError, json_lines, load_gold, load_texts
     from etl.evals.quotes import KINDS, format_report, pair_documents
+    from etl.nlp.entities import AliasTable
 
     chosen = [k.strip() for k in kinds.split(",") if k.strip()]
     if not chosen or any(k not in KINDS for k in chosen):
         raise typer.BadParameter(f"--kinds takes a comma-separated subset of {', '.join(KINDS)}")
+    settings = _settings()
     try:
         docs = load_gold(gold, load_texts(texts or []))
         if pred is not None:
             predictions = {str(r.get("doc_id")): r for _, r in json_lines(pred)}
         else:
-            tagger = _tagger(_settings())
+            tagger = _tagger(settings)
             taggings = tagger.tag([d.text for d in docs], [d.title for d in docs])
             predictions = {d.doc_id: annotation(d.doc_id, t) for d, t in zip(docs, taggings, strict=True)}
-        paired = pair_documents(docs, predictions)
+        paired = pair_documents(docs, predictions, AliasTable.load(settings.aliases_file))
     except GoldError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

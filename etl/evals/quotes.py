@@ -12,7 +12,8 @@ predicted). Scores: quote P/R/F1 and quote+speaker P/R/F1 (a match with the wron
 false positive and a false negative), per kind (gold and prediction restricted to that kind) and overall
 (kinds ignored in matching), and the share of matched quotes whose canonical speaker equals the gold's.
 Canonical names are compared with case, dots and a leading "the" ignored ("The White House" is "White
-House"). The last line printed is `quote_speaker_f1=F` (overall)."""
+House"), after both sides are mapped through the alias table when one is given: the gold's "Federal Bureau
+of Investigation" is the table's "FBI". The last line printed is `quote_speaker_f1=F` (overall)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl.evals.gold import PRF, GoldDoc, GoldError
-from etl.nlp.entities import fold
+from etl.nlp.entities import AliasTable, fold
 
 KINDS = ("direct", "mixed", "indirect")
 
@@ -64,7 +65,11 @@ class QuoteScores:
         return self.canonical_right / self.matched if self.matched else 0.0
 
 
-def _span(record: Mapping[str, Any], canonical_key: str) -> Span:
+def _span(record: Mapping[str, Any], canonical_key: str, aliases: AliasTable | None) -> Span:
+    canonical = record.get(canonical_key)
+    if canonical and aliases is not None:
+        entry = aliases.lookup(canonical)
+        canonical = entry.name if entry is not None else canonical
     try:
         return Span(
             start=int(record["quote_start"]),
@@ -72,7 +77,7 @@ def _span(record: Mapping[str, Any], canonical_key: str) -> Span:
             kind=str(record["kind"]),
             speaker_start=None if record.get("speaker_start") is None else int(record["speaker_start"]),
             speaker_end=None if record.get("speaker_end") is None else int(record["speaker_end"]),
-            canonical=record.get(canonical_key),
+            canonical=canonical,
             text=str(record.get("quote") or ""),
             speaker=record.get("speaker"),
         )
@@ -80,8 +85,13 @@ def _span(record: Mapping[str, Any], canonical_key: str) -> Span:
         raise GoldError(f"a quote needs quote_start, quote_end and kind: {record!r:.200}") from exc
 
 
-def pair_documents(docs: Sequence[GoldDoc], predictions: Mapping[str, Mapping[str, Any]]) -> list[DocQuotes]:
-    """Gold and predicted quotes per gold document; a document with no prediction predicted nothing."""
+def pair_documents(
+    docs: Sequence[GoldDoc],
+    predictions: Mapping[str, Mapping[str, Any]],
+    aliases: AliasTable | None = None,
+) -> list[DocQuotes]:
+    """Gold and predicted quotes per gold document; a document with no prediction predicted nothing.
+    With `aliases`, canonical speaker names on both sides become the table's names for them."""
     paired = []
     for doc in docs:
         gold_quotes = doc.record.get("quotes")
@@ -91,8 +101,8 @@ def pair_documents(docs: Sequence[GoldDoc], predictions: Mapping[str, Mapping[st
         paired.append(
             DocQuotes(
                 doc.doc_id,
-                tuple(_span(q, "canonical_speaker") for q in gold_quotes),
-                tuple(_span(q, "speaker_canonical") for q in predicted),
+                tuple(_span(q, "canonical_speaker", aliases) for q in gold_quotes),
+                tuple(_span(q, "speaker_canonical", aliases) for q in predicted),
             )
         )
     return paired

@@ -68,8 +68,16 @@ def extract_quotes(doc: Doc, mentions: Sequence[EntityMention]) -> tuple[Quote, 
     group_speaker: _Attribution | None = None
     for fragment in fragments:
         continuing = _continues_previous(text, fragment, previous_paragraph_end)
+        if _is_title(doc, fragment):
+            continue
         attribution = _attribution_after(doc, fragment) or _attribution_before(doc, fragment)
         kind = "direct"
+        if attribution is not None and not continuing and _is_embedded(text, fragment):
+            # `Putin said he did not understand "the groundless statements", Peskov added`: the quoted
+            # words are Putin's; the closer verb in the parse names the speaker of a mixed quote.
+            inner = _inner_speech(doc, fragment, attribution)
+            if inner is not None:
+                attribution, kind = inner, "mixed"
         if attribution is None and not continuing and _is_embedded(text, fragment):
             attribution = _governing_speech(doc, fragment)
             if attribution is None or attribution.speaker is None:
@@ -192,6 +200,27 @@ def _is_embedded(text: str, fragment: _Fragment) -> bool:
     return before[-1] not in ':,.;!?—–-"”'
 
 
+# Lower-case words a title keeps: "Face the Nation", "Fox & Friends", "State of the Union".
+_TITLE_SMALL_WORDS = frozenset("a an and the of for with in on at to by or & vs".split())
+
+
+def _is_title(doc: Doc, fragment: _Fragment) -> bool:
+    """A quoted show, book or film title ("on CBS' “Face the Nation”", "“The Hunt for the Trump Tapes”"),
+    not words anyone said: every word capitalised (bar small words), or a lone proper noun."""
+    words = [
+        t for t in _tokens_between(doc, fragment.start, fragment.end) if not t.is_punct and not t.is_space
+    ]
+    if not words or len(words) > 10 or not words[0].text[:1].isupper():
+        return False
+    if doc.text[fragment.start : fragment.end].rstrip().endswith(("!", "?")):
+        return False  # "Welcome to the Philippines!" is shouted, not a title
+    if len(words) == 1:
+        return words[0].pos_ == "PROPN" and bool(words[0].ent_type_)
+    return all(t.text[:1].isupper() or t.lower_ in _TITLE_SMALL_WORDS for t in words) and any(
+        t.pos_ == "PROPN" for t in words
+    )
+
+
 def _tokens_between(doc: Doc, start: int, end: int) -> list[Token]:
     span = doc.char_span(start, end, alignment_mode="expand")
     return list(span) if span is not None else []
@@ -212,14 +241,31 @@ def _attribution_after(doc: Doc, fragment: _Fragment) -> _Attribution | None:
             if words:
                 break  # "…," said Name. — the attribution is over at the next punctuation
             continue
-        if _is_speech_verb(token):
+        if _is_speech_verb(token) and not _negated(token):
             speaker = _subject(token, after_quote=True)
+            if speaker is not None and speaker.start_char < fragment.close_at:
+                # The parser took a word of the quote as the subject; the speaker sits by the verb.
+                speaker = _speaker_by_verb(token, fragment.close_at)
             if speaker is None or _reports_own_content(token):
                 return None
             return _Attribution(speaker=speaker, cue=token, via=_via(token))
         words += 1
         if words > 12:
             break
+    return None
+
+
+def _speaker_by_verb(verb: Token, close_at: int) -> Span | None:
+    """`"…," Schiff said` / `"…," said Schiff`: the name between the closing mark and the verb, else
+    the name right after the verb."""
+    doc = verb.doc
+    between = [t for t in _tokens_between(doc, close_at, verb.idx) if t.i < verb.i]
+    nominal = [t for t in between if t.pos_ in ("PROPN", "PRON", "NOUN")]
+    if nominal:
+        return _phrase(nominal[-1])
+    after = verb.nbor(1) if verb.i + 1 < len(doc) else None
+    if after is not None and (after.pos_ in ("PROPN", "PRON") or after.ent_type_):
+        return _phrase(after)
     return None
 
 
@@ -270,20 +316,50 @@ def _attribution_before(doc: Doc, fragment: _Fragment) -> _Attribution | None:
     return None
 
 
-def _governing_speech(doc: Doc, fragment: _Fragment) -> _Attribution | None:
-    """For a mixed quote: the nearest speech verb above the quoted words in the parse, with its subject."""
-    tokens = [t for t in _tokens_between(doc, fragment.start, fragment.end) if not t.is_punct]
+def _inner_speech(doc: Doc, fragment: _Fragment, outer: _Attribution) -> _Attribution | None:
+    """A reporting verb before an embedded quote, other than the attribution after it."""
+    for inner in (_governing_speech(doc, fragment), _governing_speech(doc, fragment, before_mark=True)):
+        if inner is None or inner.cue is None or inner.speaker is None:
+            continue
+        if inner.cue.idx < fragment.open_at and inner.cue != outer.cue:
+            return inner
+    return None
+
+
+def _governing_speech(doc: Doc, fragment: _Fragment, *, before_mark: bool = False) -> _Attribution | None:
+    """For a mixed quote: the nearest speech verb above the quoted words in the parse, with its subject
+    (with `before_mark`, above the word right before the opening mark, for when the parser hung the
+    quoted words on a later verb)."""
+    if before_mark:
+        mark = doc.char_span(fragment.open_at, fragment.open_at + 1, alignment_mode="expand")
+        i = (mark.start if mark is not None else 0) - 1
+        while i >= 0 and doc[i].is_space:
+            i -= 1
+        tokens = [doc[i]] if i >= 0 and not doc[i].is_punct else []
+    else:
+        tokens = [t for t in _tokens_between(doc, fragment.start, fragment.end) if not t.is_punct]
     if not tokens:
         return None
     token: Token | None = tokens[0]
     seen = 0
     while token is not None and seen < 12:
-        if _is_speech_verb(token):
+        # A cue among the quoted words ("the Constitution “clearly states”") is part of what was said,
+        # and a participle on a thing ("platform language urging …") does not speak.
+        quoted = fragment.start <= token.idx < fragment.end
+        on_thing = token.dep_ == "acl" and token.head.pos_ != "PROPN"
+        if _is_speech_verb(token) and not quoted and not on_thing:
             speaker = _subject(token, after_quote=False)
             return _Attribution(speaker, token, _via(token))
         token = token.head if token.head.i != token.i else None
         seen += 1
     return None
+
+
+def _negated(verb: Token) -> bool:
+    """ "did not immediately respond", "declined to say": a cue that reports no words."""
+    if any(child.dep_ == "neg" for child in verb.children):
+        return True
+    return verb.dep_ == "xcomp" and verb.head.lemma_.lower() in ("decline", "refuse")
 
 
 def _is_speech_verb(token: Token) -> bool:
@@ -310,7 +386,12 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
     if verb.dep_ == "acl" and verb.head.pos_ in ("PROPN", "NOUN") and verb.head.i < verb.i:
         # "a feisty Putin … accusing American spies of …": the participle describes its speaker.
         return _phrase(verb.head)
-    if verb.dep_ == "advcl" and verb.head.i != verb.i and verb.head.tag_.startswith("VB"):
+    if verb.dep_ == "pcomp" and verb.head.dep_ == "prep" and verb.head.head.tag_.startswith("VB"):
+        # "Freeman … looked up at the heavens before saying, …": the speaker of the main clause.
+        return _subject(verb.head.head, after_quote=False)
+    if verb.dep_ in ("advcl", "ccomp") and verb.head.i < verb.i and verb.head.tag_.startswith("VB"):
+        # "Peskov, asked how Trump had raised it, said: …" parses "said" as a complement of "asked";
+        # a cue with no subject of its own speaks for the clause it hangs on.
         return _subject(verb.head, after_quote=False)
     return None
 
@@ -358,6 +439,10 @@ def _phrase(token: Token) -> Span:
                 return _strip_possessive(ent)
     if token.pos_ == "PRON":
         return doc[token.i : token.i + 1]
+    # "Strzok's lawyer, Aitan Goelman, said": the name in apposition is the speaker as written.
+    named = next((c for c in token.rights if c.dep_ == "appos" and c.ent_type_ == "PERSON"), None)
+    if named is not None and token.pos_ == "NOUN":
+        return _phrase(named)
     left = token.i
     for child in token.lefts:
         if child.dep_ in ("compound", "amod", "det", "poss", "nmod", "case") and child.i >= token.i - 6:
@@ -563,7 +648,7 @@ def _indirect_quotes(
         min_words = 3
         if _is_speech_verb(token):
             subject = _subject(token, after_quote=False)
-            if subject is None:
+            if subject is None or _negated(token):
                 continue
             clause = next((c for c in token.children if c.dep_ == "ccomp"), None)
             if clause is not None and clause.i > token.i:
