@@ -10,11 +10,13 @@ is an indirect quote. Pronoun speakers resolve to the most recent person mention
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
+from etl.nlp.entities import AliasTable
 from etl.records import EntityMention, Quote
 
 # Lemmas of verbs that report speech. Kept to speech acts: "think" or "believe" report no words.
@@ -57,8 +59,11 @@ class _Attribution:
     via: str | None
 
 
-def extract_quotes(doc: Doc, mentions: Sequence[EntityMention]) -> tuple[Quote, ...]:
-    """All direct, mixed and indirect quotes of a parsed document, in text order."""
+def extract_quotes(
+    doc: Doc, mentions: Sequence[EntityMention], aliases: AliasTable | None = None
+) -> tuple[Quote, ...]:
+    """All direct, mixed and indirect quotes of a parsed document, in text order; with the alias table,
+    a capital quoted as a speaker counts as its country ("Moscow said" is Russia speaking)."""
     text = doc.text
     fragments = _find_fragments(text)
     quotes: list[Quote] = []
@@ -109,6 +114,13 @@ def extract_quotes(doc: Doc, mentions: Sequence[EntityMention]) -> tuple[Quote, 
             group_speaker = attribution
     quotes.extend(_indirect_quotes(doc, mentions, covered))
     quotes.sort(key=lambda q: (q.quote_start, q.quote_end))
+    if aliases is not None:
+        quotes = [
+            dataclasses.replace(q, speaker_canonical=aliases.speaker_name(q.speaker_canonical))
+            if q.speaker_canonical
+            else q
+            for q in quotes
+        ]
     return tuple(quotes)
 
 
@@ -524,7 +536,31 @@ def _floating(previous: Quote, quote_text: str, start: int, end: int) -> Quote:
     )
 
 
+# Heads of speaker phrases that speak for whoever owns them: "a Justice Department spokesman",
+# "Fusion GPS' statement", "the Prevezon letter", "a spokeswoman for Fusion GPS".
+_VOICE_NOUNS = frozenset(
+    "spokesman spokeswoman spokesperson representative statement letter report document filing release "
+    "memo lawsuit complaint email tweet post readout transcript".split()
+)
+# Heads of descriptions that can only mean an organisation: "the company", "the U.S. firm".
+_ORG_NOUNS = frozenset(
+    "company firm group organization organisation agency newspaper paper outlet network ministry "
+    "department committee panel bank party website site institute tank watchdog campaign".split()
+)
+# Organisation descriptions that must name a news outlet, and the words news outlets' names carry.
+_MEDIA_NOUNS = frozenset("newspaper paper outlet network website site".split())
+_MEDIA_WORDS = frozenset(
+    "times post journal news herald tribune gazette telegraph guardian reuters press beacon magazine "
+    "tv radio daily pilot observer independent agency wire bloomberg cnn bbc ap afp tass ria".split()
+)
+
+
 def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
+    root = speaker.root
+    if len(speaker) == 1 and root.lower_ in ("who", "which", "that") and root.head.dep_ == "relcl":
+        # "Donald Trump Jr., who said …": the relative pronoun speaks for the noun it hangs on.
+        antecedent = root.head.head
+        return _canonical_speaker(_phrase(antecedent), mentions) if antecedent.i < root.i else None
     for mention in mentions:
         overlaps = mention.start < speaker.end_char and speaker.start_char < mention.end
         # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
@@ -543,7 +579,50 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         )
     if head in PRONOUNS_ORG:
         return _most_recent(mentions, speaker.start_char, ("ORG",))
-    return _described(speaker, mentions)
+    return (
+        _described(speaker, mentions)
+        or _owner(speaker, mentions)
+        or _organisation_described(speaker, mentions)
+    )
+
+
+def _owner(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
+    """Whoever a spokesperson, statement or letter belongs to, named in the phrase itself: its
+    possessor, a name compounded in front of it, or `for`/`of`/`from` NAME after it."""
+    root = speaker.root
+    lemma = root.lemma_.lower()
+    if lemma not in _VOICE_NOUNS | _ORG_NOUNS:
+        return None
+    # "the Virginian-Pilot newspaper" is the Virginian-Pilot; "the U.S. firm" is not the United States.
+    labels = SPEAKER_LABELS if lemma in _VOICE_NOUNS else {"ORG"}
+    owners = [c for c in root.children if c.dep_ in ("poss", "compound", "nmod")]
+    for prep in root.children:
+        if prep.dep_ == "prep" and prep.lower_ in ("for", "of", "from"):
+            owners.extend(c for c in prep.children if c.dep_ == "pobj")
+    for owner in owners:
+        for mention in mentions:
+            if mention.start <= owner.idx < mention.end and mention.label in labels:
+                return mention.canonical
+        # "a Fusion representative" after "Fusion GPS": an organisation called by its first word.
+        for mention in mentions:
+            if mention.label == "ORG" and mention.canonical.split()[0] == owner.text and owner.is_title:
+                return mention.canonical
+    return None
+
+
+def _organisation_described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
+    """ "The company said", "the newspaper reported": the latest organisation the article made the
+    subject of a sentence before (for a newspaper or network, the latest news outlet)."""
+    root = speaker.root
+    lemma = root.lemma_.lower()
+    if speaker[0].lower_ != "the" or root.pos_ != "NOUN" or lemma not in _ORG_NOUNS:
+        return None
+    earlier = [m for m in mentions if m.end <= speaker.start_char and m.label == "ORG"]
+    if lemma in _MEDIA_NOUNS:
+        earlier = [m for m in earlier if _MEDIA_WORDS & set(m.canonical.casefold().split())]
+        return earlier[-1].canonical if earlier else None
+    subjects = [m for m in earlier if _is_subject_mention(speaker.doc, m)]
+    return subjects[-1].canonical if subjects else None
 
 
 def _described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
