@@ -26,7 +26,8 @@ SPEECH_VERBS = frozenset(
         "accuse stress suggest acknowledge admit ask reply respond answer continue conclude remark "
         "observe comment report confirm recall predict assert maintain contend emphasize emphasise "
         "caution urge charge complain describe tweet post testify concede reiterate vow promise "
-        "threaten boast joke quip scoff shout whisper mutter counter dismiss blame estimate call label "
+        "threaten boast joke quip scoff shout whisper mutter counter dismiss blame call label demand "
+        "question reveal indicate "
     ).split()
 )
 # Speech verbs whose reported content can be a request or undertaking: "asked X to …".
@@ -381,9 +382,12 @@ def _is_speech_verb(token: Token) -> bool:
 def _subject(verb: Token, *, after_quote: bool) -> Span | None:
     """The speaker phrase of a speech verb: its nominal subject, or the name right after an inverted
     `said NAME`; for a conjoined verb ("… and added"), the first verb's subject."""
-    for child in verb.children:
-        if child.dep_ in SUBJECT_DEPS:
-            return _phrase(child)
+    subjects = [child for child in verb.children if child.dep_ in SUBJECT_DEPS]
+    if subjects:
+        # "WASHINGTON (Reuters) - Two former officials said": the dateline is parsed as a second
+        # subject; the one nearest the verb is the speaker.
+        before = [s for s in subjects if s.i < verb.i]
+        return _phrase(before[-1] if before else subjects[0])
     if after_quote:
         nxt = verb.nbor(1) if verb.i + 1 < len(verb.doc) else None
         if nxt is not None and (nxt.pos_ in ("PROPN", "PRON") or nxt.ent_type_):
@@ -735,6 +739,9 @@ def _indirect_quotes(
             elif clause is not None and clause.i < token.i and not _inside_any(token.idx, covered):
                 # "The deal can not work without the United States, he said" — speech before the cue.
                 content = _clause_span(clause)
+            elif token.lemma_ in _NAMING_VERBS and (named := _named_as(token)) is not None:
+                # "Trump has called the probes a witch hunt", "called for Mueller to resign".
+                content, min_words = named, 2
             elif token.lemma_ == "accuse":
                 # "X accused Y of N": what Y is accused of is the reported content.
                 target = next((c for c in token.children if c.dep_ == "dobj"), None)
@@ -778,12 +785,51 @@ def _indirect_quotes(
     return quotes
 
 
+# Verbs that report speech as "VERB X Y" (what X was called) or "call for X".
+_NAMING_VERBS = frozenset({"call", "label", "brand", "dub"})
+
+
+def _named_as(verb: Token) -> Span | None:
+    """What a naming verb reports: "called [the probes a witch hunt]", "called for [an investigation]"."""
+    doc = verb.doc
+    named = next((c for c in verb.children if c.dep_ == "dobj" and c.i > verb.i), None)
+    as_what = next((c for c in verb.children if c.dep_ in ("oprd", "xcomp") and c.i > verb.i), None)
+    if named is not None and as_what is not None and as_what.i > named.i:
+        return doc[named.left_edge.i : as_what.right_edge.i + 1]
+    wanted = next(
+        (c for c in verb.children if c.dep_ == "prep" and c.lower_ == "for" and c.i == verb.i + 1), None
+    )
+    if verb.lemma_ == "call" and wanted is not None and wanted.right_edge.i > wanted.i:
+        return doc[wanted.i + 1 : wanted.right_edge.i + 1]
+    return None
+
+
 def _clause_span(clause: Token) -> Span:
+    """The reported clause, without its "that", and without a subjectless verb conjoined after a comma,
+    which the parser hangs on the clause but the reporter wrote about the speaker: "said the military
+    is in crisis, and has pointed to …" (without the comma, "… was questioned by the FBI and has
+    appeared before the grand jury" is one report)."""
     doc = clause.doc
     start = clause.left_edge.i
     while start < clause.i and doc[start].dep_ == "mark" and doc[start].lower_ == "that":
         start += 1
-    return doc[start : clause.right_edge.i + 1]
+    end = clause.right_edge.i + 1
+    for child in clause.rights:
+        if child.dep_ != "conj" or not child.tag_.startswith("VB") or _has_subject(child):
+            continue
+        joint = child.left_edge.i - 1
+        while joint > clause.i and (doc[joint].dep_ in ("cc", "aux", "neg", "advmod") or doc[joint].is_space):
+            joint -= 1
+        if doc[joint].text == ",":
+            end = min(end, joint)
+            break
+    while end > start + 1 and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc" or doc[end - 1].is_space):
+        end -= 1
+    return doc[start:end]
+
+
+def _has_subject(verb: Token) -> bool:
+    return any(child.dep_ in SUBJECT_DEPS or child.dep_ == "expl" for child in verb.children)
 
 
 def _sentence_without(sentence: Span, phrase_start: int, phrase_end: int) -> Span | None:
