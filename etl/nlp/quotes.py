@@ -11,6 +11,7 @@ is an indirect quote. Pronoun speakers resolve to the most recent person mention
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ SPEECH_VERBS = frozenset(
         "observe comment report confirm recall predict assert maintain contend emphasize emphasise "
         "caution urge charge complain describe tweet post testify concede reiterate vow promise "
         "threaten boast joke quip scoff shout whisper mutter counter dismiss blame call label demand "
-        "question reveal indicate "
+        "question reveal indicate characterize characterise refer reject "
     ).split()
 )
 # Speech verbs whose reported content can be a request or undertaking: "asked X to …".
@@ -58,6 +59,7 @@ class _Attribution:
     speaker: Span | None
     cue: Token | None
     via: str | None
+    cue_phrase: str | None = None  # a cue that is no verb: "according to"
 
 
 def extract_quotes(
@@ -205,11 +207,17 @@ def _same_paragraph(text: str, previous: Quote, fragment: _Fragment) -> bool:
     return _paragraph_start(text, previous.quote_start) == _paragraph_start(text, fragment.open_at)
 
 
+# A quoted word or phrase right after another one, in a list: `“ridiculous,” “outrageous” and “goofy”`.
+_LIST_OF_QUOTES = re.compile(r"\w[,]?[”\"]\s*(?:,|and|or)?$")
+
+
 def _is_embedded(text: str, fragment: _Fragment) -> bool:
     """Words run into the opening mark ("was "crude…"), so the quote is part of a reporter's sentence."""
     before = text[_paragraph_start(text, fragment.open_at) : fragment.open_at].rstrip()
     if not before:
         return False
+    if _LIST_OF_QUOTES.search(before):
+        return True  # were “ridiculous,” “outrageous” and “goofy”: the list runs on in the sentence
     return before[-1] not in ':,.;!?—–-"”'
 
 
@@ -365,6 +373,17 @@ def _governing_speech(doc: Doc, fragment: _Fragment, *, before_mark: bool = Fals
             return _Attribution(speaker, token, _via(token))
         token = token.head if token.head.i != token.i else None
         seen += 1
+    return _according_to(tokens[0].sent, fragment)
+
+
+def _according_to(sentence: Span, fragment: _Fragment) -> _Attribution | None:
+    """`… is to “send Hillary to prison”, according to Morgan Freeman`: the sentence's source."""
+    doc = sentence.doc
+    for token in sentence:
+        if token.lower_ == "according" and token.i + 1 < sentence.end and doc[token.i + 1].lower_ == "to":
+            source = next((c for c in doc[token.i + 1].children if c.dep_ == "pobj"), None)
+            if source is not None and not fragment.open_at <= source.idx < fragment.close_at:
+                return _Attribution(_phrase(source), None, None, "according to")
     return None
 
 
@@ -513,9 +532,11 @@ def _quote(
         speaker_start=speaker.start_char if speaker is not None else None,
         speaker_end=speaker.end_char if speaker is not None else None,
         speaker_canonical=canonical,
-        cue=attribution.cue.lemma_.lower()
-        if attribution is not None and attribution.cue is not None
-        else None,
+        cue=None
+        if attribution is None
+        else attribution.cue.lemma_.lower()
+        if attribution.cue is not None
+        else attribution.cue_phrase,
         kind=kind,  # type: ignore[arg-type]
         via=attribution.via if attribution is not None else None,
         confidence=round(confidence, 2),
@@ -770,7 +791,7 @@ def _indirect_quotes(
             if source is None:
                 continue
             content = _sentence_without(token.sent, token.i, source.right_edge.i)
-            attribution = _Attribution(_phrase(source), None, None)
+            attribution = _Attribution(_phrase(source), None, None, "according to")
         if content is None or attribution is None or attribution.speaker is None:
             continue
         content = _without_stray_subject(content)
@@ -779,9 +800,7 @@ def _indirect_quotes(
         end = start + len(quote_text)
         if len(quote_text.split()) < min_words or _overlaps_any(start, end, covered):
             continue
-        cue = "according to" if attribution.cue is None else attribution.cue.lemma_.lower()
-        quote = _quote(doc, mentions, quote_text, start, end, attribution, "indirect", 0.6)
-        quotes.append(Quote(**{**quote.__dict__, "cue": cue}))
+        quotes.append(_quote(doc, mentions, quote_text, start, end, attribution, "indirect", 0.6))
     return quotes
 
 
