@@ -136,7 +136,12 @@ def _find_fragments(text: str) -> list[_Fragment]:
             char = paragraph[i]
             if char in OPENING and _looks_opening(paragraph, i):
                 closer = OPENING[char]
-                j = _find_closing(paragraph, i + 1, closer)
+                j, after, closed = _find_closing(paragraph, i + 1, char, closer)
+                if not closed and j is not None:
+                    # The next quote opened before this one was closed: this one ends there.
+                    fragments.append(_Fragment(offset + i + 1, offset + j, offset + i, offset + j, False))
+                    i = j
+                    continue
                 if j is None:
                     fragments.append(
                         _Fragment(
@@ -148,8 +153,8 @@ def _find_fragments(text: str) -> list[_Fragment]:
                         )
                     )
                     break
-                fragments.append(_Fragment(offset + i + 1, offset + j, offset + i, offset + j + 1, True))
-                i = j + 1
+                fragments.append(_Fragment(offset + i + 1, offset + j, offset + i, offset + after, True))
+                i = after
                 continue
             i += 1
         offset += len(paragraph) + 1
@@ -163,11 +168,27 @@ def _looks_opening(paragraph: str, i: int) -> bool:
     return i == 0 or not paragraph[i - 1].isalnum() or (i + 1 < len(paragraph) and paragraph[i + 1].isupper())
 
 
-def _find_closing(paragraph: str, start: int, closer: str) -> int | None:
+def _find_closing(paragraph: str, start: int, opener: str, closer: str) -> tuple[int | None, int, bool]:
+    """(index of the closing mark, index just past it, closed). Typeset text also closes with a straight
+    mark, two apostrophes (`wrong’’`) or a second opening mark glued to the last word (`prison“,`); an
+    opening mark after a space opens the next quote, so this one was never closed (`None` when the
+    paragraph ends first)."""
     for j in range(start, len(paragraph)):
-        if paragraph[j] == closer or (closer != '"' and paragraph[j] == '"'):
-            return j
-    return None
+        char = paragraph[j]
+        if char == closer or (closer != '"' and char == '"'):
+            return j, j + 1, True
+        if opener == "“" and paragraph.startswith("’’", j):
+            return j, j + 2, True
+        if char == opener and opener != closer:
+            glued = j > start and not paragraph[j - 1].isspace()
+            if glued and (j + 1 == len(paragraph) or not paragraph[j + 1].isalnum()):
+                return j, j + 1, True
+            if not glued:
+                end = j
+                while end > start and paragraph[end - 1].isspace():
+                    end -= 1
+                return end, end, False
+    return None, len(paragraph), False
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[str, int, int]:
