@@ -91,6 +91,17 @@ def extract_quotes(
             if attribution is None or attribution.speaker is None:
                 continue  # scare quotes or a title, not speech
             kind = "mixed"
+        if attribution is None and not continuing:
+            # "Stretch responded that, when …, “we weren’t sitting around.”": the cue is farther back in
+            # the sentence than an attribution, but the parse hangs the quoted words on it.
+            framing = _governing_speech(doc, fragment)
+            if (
+                framing is not None
+                and framing.cue is not None
+                and framing.speaker is not None
+                and _framed(framing.cue, fragment)
+            ):
+                attribution, kind = framing, "mixed"
         if attribution is None and continuing and group_speaker is not None:
             attribution = group_speaker
         quote_text, start, end = _trimmed(text, fragment.start, fragment.end)
@@ -325,7 +336,11 @@ def _reports_own_content(verb: Token) -> bool:
         if child.i <= verb.i or (start > 0 and doc[start - 1].text in OPENING):
             continue
         if child.dep_ in ("ccomp", "xcomp"):
-            return True
+            # "…,” Prince said he told Dmitriev: the quote is what he told him.
+            told = _is_speech_verb(child) and not any(c.dep_ in ("ccomp", "xcomp") for c in child.children)
+            if not told:
+                return True
+            continue
         if child.dep_ == "dobj" and verb.lemma_ not in _ADDRESSEE_VERBS:
             return True
     return False
@@ -356,6 +371,16 @@ def _attribution_before(doc: Doc, fragment: _Fragment) -> _Attribution | None:
             if speaker is not None:
                 return _Attribution(speaker, token, _via(token))
     return None
+
+
+def _framed(cue: Token, fragment: _Fragment) -> bool:
+    """The cue comes before the quote in the quote's own sentence, and the quote does not open it."""
+    doc = cue.doc
+    first = doc.char_span(fragment.start, fragment.end, alignment_mode="expand")
+    if first is None or cue.idx >= fragment.open_at:
+        return False
+    sentence = first[0].sent
+    return sentence.start <= cue.i and doc[sentence.start].idx < fragment.open_at - 1
 
 
 def _inner_speech(doc: Doc, fragment: _Fragment, outer: _Attribution) -> _Attribution | None:
@@ -389,7 +414,7 @@ def _governing_speech(doc: Doc, fragment: _Fragment, *, before_mark: bool = Fals
         # and a participle on a thing ("platform language urging …") does not speak.
         quoted = fragment.start <= token.idx < fragment.end
         on_thing = token.dep_ == "acl" and token.head.pos_ != "PROPN"
-        if _is_speech_verb(token) and not quoted and not on_thing:
+        if _is_speech_verb(token) and not quoted and not on_thing and token.lemma_ not in _AFTER_QUOTE_ONLY:
             speaker = _subject(token, after_quote=False)
             return _Attribution(speaker, token, _via(token))
         token = token.head if token.head.i != token.i else None
@@ -406,6 +431,10 @@ def _according_to(sentence: Span, fragment: _Fragment) -> _Attribution | None:
             if source is not None and not fragment.open_at <= source.idx < fragment.close_at:
                 return _Attribution(_phrase(source), None, None, "according to")
     return None
+
+
+# Cues that attribute only a quote they follow (`"…," he continued`): "let it continue" reports nothing.
+_AFTER_QUOTE_ONLY = frozenset({"continue"})
 
 
 def _negated(verb: Token) -> bool:
@@ -427,7 +456,13 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
         # "WASHINGTON (Reuters) - Two former officials said": the dateline is parsed as a second
         # subject; the one nearest the verb is the speaker.
         before = [s for s in subjects if s.i < verb.i]
-        return _phrase(before[-1] if before else subjects[0])
+        subject = before[-1] if before else subjects[0]
+        # "Page asked if Trump might become president and Strzok replied": the parser joined the
+        # name to the noun before it; the name right before the verb is who replied.
+        joined = [c for c in subject.children if c.dep_ == "conj" and c.pos_ == "PROPN" and c.i < verb.i]
+        if subject.pos_ == "NOUN" and joined and joined[-1].i >= verb.i - 2:
+            subject = joined[-1]
+        return _phrase(subject)
     if after_quote:
         nxt = verb.nbor(1) if verb.i + 1 < len(verb.doc) else None
         if nxt is not None and (nxt.pos_ in ("PROPN", "PRON") or nxt.ent_type_):
@@ -771,7 +806,7 @@ def _indirect_quotes(
         # Clauses need three words to be speech rather than a fragment; an alleged act ("any
         # collusion") may be two, a denied one ("denied wrongdoing") one.
         min_words = 3
-        if _is_speech_verb(token):
+        if _is_speech_verb(token) and token.lemma_ not in _AFTER_QUOTE_ONLY:
             subject = _subject(token, after_quote=False)
             if subject is None or _negated(token):
                 continue
