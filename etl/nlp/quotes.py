@@ -128,6 +128,7 @@ def extract_quotes(
             group_speaker = attribution
     quotes.extend(_indirect_quotes(doc, mentions, covered))
     quotes.sort(key=lambda q: (q.quote_start, q.quote_end))
+    quotes = _pronouns_resolved(doc, mentions, quotes)
     if aliases is not None:
         quotes = [
             dataclasses.replace(q, speaker_canonical=aliases.speaker_name(q.speaker_canonical))
@@ -136,6 +137,23 @@ def extract_quotes(
             for q in quotes
         ]
     return tuple(quotes)
+
+
+def _pronouns_resolved(doc: Doc, mentions: Sequence[EntityMention], quotes: list[Quote]) -> list[Quote]:
+    """Pronoun speakers resolved again once every quote is known, to names the reporter used rather than
+    names inside what someone said: in "He insisted that Trump has the power … “…,” he said", "he" is
+    still the man who insisted, not Trump."""
+    spans = [(q.quote_start, q.quote_end) for q in quotes]
+    outside = [m for m in mentions if not _inside_any(m.start, spans)]
+    resolved = []
+    for quote in quotes:
+        speaker = None
+        if quote.speaker is not None and quote.speaker.lower() in PRONOUNS_PERSON | PRONOUNS_ORG:
+            speaker = doc.char_span(quote.speaker_start or 0, quote.speaker_end or 0)
+        if speaker is not None:
+            quote = dataclasses.replace(quote, speaker_canonical=_canonical_speaker(speaker, outside))
+        resolved.append(quote)
+    return resolved
 
 
 def _find_fragments(text: str) -> list[_Fragment]:
@@ -642,6 +660,10 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         # "Donald Trump Jr., who said …": the relative pronoun speaks for the noun it hangs on.
         antecedent = root.head.head
         return _canonical_speaker(_phrase(antecedent), mentions) if antecedent.i < root.i else None
+    if _is_group(root):
+        # "Republicans said", "Russians say", "Strzok and Page said", "the companies said": a group of
+        # people or bodies has no one canonical speaker (not the party, the country or its first member).
+        return None
     for mention in mentions:
         overlaps = mention.start < speaker.end_char and speaker.start_char < mention.end
         # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
@@ -665,6 +687,14 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         or _owner(speaker, mentions)
         or _organisation_described(speaker, mentions)
     )
+
+
+def _is_group(head: Token) -> bool:
+    if head.ent_type_ == "NORP":
+        return True
+    if head.tag_ in ("NNS", "NNPS") and head.ent_type_ not in ("GPE", "ORG", "FAC", "LOC"):
+        return True
+    return any(child.dep_ == "conj" and child.pos_ in ("PROPN", "NOUN") for child in head.children)
 
 
 def _owner(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
