@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
-from etl.nlp.entities import AliasTable
+from etl.nlp.entities import AliasTable, fold
 from etl.records import EntityMention, Quote
 
 # Lemmas of verbs that report speech. Kept to speech acts: "think" or "believe" report no words.
@@ -472,9 +472,16 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
     subjects = [child for child in verb.children if child.dep_ in SUBJECT_DEPS]
     if subjects:
         # "WASHINGTON (Reuters) - Two former officials said": the dateline is parsed as a second
-        # subject; the one nearest the verb is the speaker.
-        before = [s for s in subjects if s.i < verb.i]
-        subject = before[-1] if before else subjects[0]
+        # subject; it never speaks. Of two subjects the nearest speaks, unless it sits inside the first
+        # one's relative clause ("A firm that commissioned … Trump's campaign and Russia said").
+        candidates = [s for s in subjects if not _is_dateline(s)] or subjects
+        before = [s for s in candidates if s.i < verb.i]
+        subject = before[-1] if before else candidates[0]
+        for earlier in before[:-1]:
+            clause = next((c for c in earlier.rights if c.dep_ in ("relcl", "acl")), None)
+            if clause is not None and clause.i < subject.i:
+                subject = earlier
+                break
         # "Page asked if Trump might become president and Strzok replied": the parser joined the
         # name to the noun before it; the name right before the verb is who replied.
         joined = [c for c in subject.children if c.dep_ == "conj" and c.pos_ == "PROPN" and c.i < verb.i]
@@ -503,6 +510,15 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
         # a cue with no subject of its own speaks for the clause it hangs on.
         return _subject(verb.head, after_quote=False)
     return None
+
+
+def _is_dateline(token: Token) -> bool:
+    """The place in capitals that opens a wire story: "WASHINGTON (Reuters) -", "MOSCOW -"."""
+    doc = token.doc
+    if not token.is_upper or len(token.text) < 3 or token.i > 3:
+        return False
+    nxt = doc[token.i + 1] if token.i + 1 < len(doc) else None
+    return nxt is not None and nxt.text in ("(", "-", "—", "–")
 
 
 def _stray_subject(verb: Token) -> Token | None:
@@ -681,12 +697,19 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
             mentions, speaker.start_char, ("PERSON",)
         )
     if head in PRONOUNS_ORG:
-        return _most_recent(mentions, speaker.start_char, ("ORG",))
+        return _most_recent(
+            [m for m in mentions if not _in_dateline(speaker.doc, m)], speaker.start_char, ("ORG",)
+        )
     return (
         _described(speaker, mentions)
         or _owner(speaker, mentions)
+        or _document_author(speaker, mentions)
         or _organisation_described(speaker, mentions)
     )
+
+
+def _in_dateline(doc: Doc, mention: EntityMention) -> bool:
+    return mention.start < 60 and doc.text[max(0, mention.start - 1) : mention.start] == "("
 
 
 def _is_group(head: Token) -> bool:
@@ -721,6 +744,37 @@ def _owner(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
     return None
 
 
+_DOCUMENT_NOUNS = frozenset("letter statement filing document memo report release complaint lawsuit email".split())
+_WRITING_VERBS = frozenset("file send issue write release publish submit sign".split())
+
+
+def _document_author(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
+    """"The letter said": the author of the letter the article introduced before, by its owner
+    ("Prevezon's letter"), by who spoke in it ("Goelman said in a letter") or by who wrote, filed or sent
+    it ("Fusion filed a court document")."""
+    root = speaker.root
+    lemma = root.lemma_.lower()
+    if speaker[0].lower_ != "the" or lemma not in _DOCUMENT_NOUNS:
+        return None
+    doc = speaker.doc
+    for token in reversed(doc[max(0, root.i - 400) : speaker.start]):
+        if token.lemma_.lower() != lemma:
+            continue
+        owned = _owner(doc[token.left_edge.i : token.i + 1], mentions)
+        if owned is not None:
+            return owned
+        head = token.head
+        if token.dep_ == "pobj" and head.lower_ == "in" and _is_speech_verb(head.head):
+            verb = head.head
+        elif token.dep_ == "dobj" and head.lemma_.lower() in _WRITING_VERBS:
+            verb = head
+        else:
+            continue
+        author = _subject(verb, after_quote=False)
+        return _canonical_speaker(author, mentions) if author is not None else None
+    return None
+
+
 def _organisation_described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
     """ "The company said", "the newspaper reported": the latest organisation the article made the
     subject of a sentence before (for a newspaper or network, the latest news outlet)."""
@@ -728,7 +782,14 @@ def _organisation_described(speaker: Span, mentions: Sequence[EntityMention]) ->
     lemma = root.lemma_.lower()
     if speaker[0].lower_ != "the" or root.pos_ != "NOUN" or lemma not in _ORG_NOUNS:
         return None
-    earlier = [m for m in mentions if m.end <= speaker.start_char and m.label == "ORG"]
+    if any(c.dep_ == "compound" and c.pos_ == "PROPN" for c in root.children):
+        return None  # "the Virginian-Pilot newspaper" names its own paper, even if the NER missed it
+    # The wire in the dateline ("WASHINGTON (Reuters) -") publishes the story; it is not in it.
+    earlier = [
+        m
+        for m in mentions
+        if m.end <= speaker.start_char and m.label == "ORG" and not _in_dateline(speaker.doc, m)
+    ]
     if lemma in _MEDIA_NOUNS:
         earlier = [m for m in earlier if _MEDIA_WORDS & set(m.canonical.casefold().split())]
         return earlier[-1].canonical if earlier else None
@@ -800,6 +861,9 @@ def _person_named(name: str, mentions: Sequence[EntityMention]) -> str | None:
     if not words or not words[0][:1].isupper():
         return None
     for mention in mentions:
+        # An organisation the NER found elsewhere but not here: "Fusion GPS" is Fusion GPS.
+        if mention.label in SPEAKER_LABELS and fold(mention.text) == fold(name):
+            return mention.canonical
         if mention.label != "PERSON":
             continue
         full = mention.canonical.split()
