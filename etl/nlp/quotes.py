@@ -684,6 +684,9 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         overlaps = mention.start < speaker.end_char and speaker.start_char < mention.end
         # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
         if overlaps and mention.label in SPEAKER_LABELS and mention.end >= speaker.end_char - 1:
+            if mention.label == "PERSON" and " " not in mention.canonical:
+                # A one-word name the entity pass left alone ("Morgan"): a speaker's first name.
+                return _person_named(mention.canonical, mentions) or mention.canonical
             return mention.canonical
     by_name = _person_named(speaker.text, mentions)
     if by_name is not None:
@@ -869,6 +872,11 @@ def _person_named(name: str, mentions: Sequence[EntityMention]) -> str | None:
         full = mention.canonical.split()
         if full[-len(words) :] == words:
             return mention.canonical
+    # A speaker called by first name ("Morgan said"), when one person of the article has it.
+    if len(words) == 1:
+        first = {m.canonical for m in mentions if m.label == "PERSON" and m.canonical.split()[0] == words[0]}
+        if len(first) == 1 and len(next(iter(first)).split()) > 1:
+            return first.pop()
     return None
 
 
@@ -877,7 +885,10 @@ def _is_subject_mention(doc: Doc, mention: EntityMention) -> bool:
     if span is None:
         return False
     root = span.root
-    return root.dep_ in SUBJECT_DEPS or (root.dep_ == "poss" and root.head.dep_ in SUBJECT_DEPS)
+    # "Trump's White House attorney, Ty Cobb, declined …": for a person, a name in apposition to the
+    # subject (an organisation in apposition is mostly a mislabelled person: "Republican Devin Nunes").
+    heads = ("poss", "appos") if mention.label == "PERSON" else ("poss",)
+    return root.dep_ in SUBJECT_DEPS or (root.dep_ in heads and root.head.dep_ in SUBJECT_DEPS)
 
 
 def _most_recent(mentions: Sequence[EntityMention], before: int, labels: tuple[str, ...]) -> str | None:
