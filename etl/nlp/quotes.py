@@ -506,6 +506,9 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
         # "Freeman … looked up at the heavens before saying, …": the speaker of the main clause.
         return _subject(verb.head.head, after_quote=False)
     if verb.dep_ in ("advcl", "ccomp") and verb.head.i < verb.i and verb.head.tag_.startswith("VB"):
+        stray = _stray_subject(verb) if verb.dep_ == "ccomp" else None
+        if stray is not None:
+            return _phrase(stray)  # "Moscow denies meddling and Trump denies collusion"
         # "Peskov, asked how Trump had raised it, said: …" parses "said" as a complement of "asked";
         # a cue with no subject of its own speaks for the clause it hangs on.
         return _subject(verb.head, after_quote=False)
@@ -548,7 +551,7 @@ def _without_stray_subject(content: Span) -> Span:
         )
         while verb is not None and verb.dep_ == "aux":
             verb = verb.head
-        stray = _stray_subject(verb) if verb is not None and verb.dep_ == "conj" else None
+        stray = _stray_subject(verb) if verb is not None and verb.dep_ in ("conj", "ccomp") else None
         if stray is not None and stray.i == token.i:
             return doc[content.start : token.i - 1]
     return content
@@ -684,15 +687,24 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         overlaps = mention.start < speaker.end_char and speaker.start_char < mention.end
         # "the Kremlin's spokesman" is not the Kremlin: only a mention that is the phrase's head counts.
         if overlaps and mention.label in SPEAKER_LABELS and mention.end >= speaker.end_char - 1:
-            if mention.label == "PERSON" and " " not in mention.canonical:
-                # A one-word name the entity pass left alone ("Morgan"): a speaker's first name.
-                return _person_named(mention.canonical, mentions) or mention.canonical
-            return mention.canonical
+            return _fullest(mention.canonical, mentions) if mention.label == "PERSON" else mention.canonical
     by_name = _person_named(speaker.text, mentions)
     if by_name is not None:
         return by_name
     head = speaker[-1].lower_
     if head in PRONOUNS_PERSON:
+        # "An aide to Phares said he maintains …": a person named earlier in the pronoun's own sentence
+        # comes first (its subject, else anyone named there).
+        sentence = speaker.sent
+        here = [
+            m
+            for m in mentions
+            if m.label == "PERSON"
+            and sentence.start_char <= m.start < speaker.start_char
+            and (_is_subject_mention(speaker.doc, m) or _in_subject_phrase(speaker.doc, m))
+        ]
+        if here:
+            return _fullest(here[-1].canonical, mentions)
         # Reporters' "he said" points back to the person the story is following: prefer the latest
         # person who was a grammatical subject over one merely named in passing.
         subjects = [m for m in mentions if m.label == "PERSON" and _is_subject_mention(speaker.doc, m)]
@@ -701,7 +713,7 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
         )
     if head in PRONOUNS_ORG:
         return _most_recent(
-            [m for m in mentions if not _in_dateline(speaker.doc, m)], speaker.start_char, ("ORG",)
+            [m for m in mentions if not _in_dateline(speaker.doc, m)], speaker.start_char, ("ORG", "GPE")
         )
     return (
         _described(speaker, mentions)
@@ -747,12 +759,14 @@ def _owner(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
     return None
 
 
-_DOCUMENT_NOUNS = frozenset("letter statement filing document memo report release complaint lawsuit email".split())
+_DOCUMENT_NOUNS = frozenset(
+    "letter statement filing document memo report release complaint lawsuit email".split()
+)
 _WRITING_VERBS = frozenset("file send issue write release publish submit sign".split())
 
 
 def _document_author(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
-    """"The letter said": the author of the letter the article introduced before, by its owner
+    """ "The letter said": the author of the letter the article introduced before, by its owner
     ("Prevezon's letter"), by who spoke in it ("Goelman said in a letter") or by who wrote, filed or sent
     it ("Fusion filed a court document")."""
     root = speaker.root
@@ -785,8 +799,14 @@ def _organisation_described(speaker: Span, mentions: Sequence[EntityMention]) ->
     lemma = root.lemma_.lower()
     if speaker[0].lower_ != "the" or root.pos_ != "NOUN" or lemma not in _ORG_NOUNS:
         return None
-    if any(c.dep_ == "compound" and c.pos_ == "PROPN" for c in root.children):
-        return None  # "the Virginian-Pilot newspaper" names its own paper, even if the NER missed it
+    named = [
+        c
+        for c in root.children
+        if c.dep_ == "compound" and c.pos_ == "PROPN" and c.ent_type_ not in ("GPE", "NORP", "LOC")
+    ]
+    if named:
+        # "the Virginian-Pilot newspaper" names its own paper, even where the NER missed the name.
+        return speaker.doc[named[0].left_edge.i : named[-1].i + 1].text
     # The wire in the dateline ("WASHINGTON (Reuters) -") publishes the story; it is not in it.
     earlier = [
         m
@@ -809,7 +829,7 @@ def _described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
         return None
     # Every word of the description must be in the introduction: "the U.S. president" is not the
     # Russian President Vladimir Putin.
-    words = {t.lemma_.lower() for t in speaker[1:] if not t.is_punct}
+    words = _roles({t.lemma_.lower() for t in speaker[1:] if not t.is_punct})
     doc = speaker.doc
     earlier = [
         (mention, span)
@@ -825,9 +845,24 @@ def _described(speaker: Span, mentions: Sequence[EntityMention]) -> str | None:
             return mention.canonical
     for mention, span in earlier:
         own = {t.lemma_.lower() for t in span}
-        if words <= own | _title_words(span) or words <= _apposition_words(span):
+        if words <= _roles(own | _title_words(span)) or words <= _roles(_apposition_words(span)):
             return mention.canonical
     return None
+
+
+# Words for one role: "the Facebook lawyer" is "Facebook General Counsel Colin Stretch".
+_ROLE_WORDS = {
+    "attorney": "lawyer",
+    "counsel": "lawyer",
+    "spokeswoman": "spokesman",
+    "spokesperson": "spokesman",
+    "chairwoman": "chairman",
+    "chair": "chairman",
+}
+
+
+def _roles(words: set[str]) -> set[str]:
+    return {_ROLE_WORDS.get(w, w) for w in words}
 
 
 def _title_words(name: Span) -> set[str]:
@@ -865,12 +900,12 @@ def _person_named(name: str, mentions: Sequence[EntityMention]) -> str | None:
         return None
     for mention in mentions:
         # An organisation the NER found elsewhere but not here: "Fusion GPS" is Fusion GPS.
-        if mention.label in SPEAKER_LABELS and fold(mention.text) == fold(name):
+        if mention.label in SPEAKER_LABELS and fold(mention.text) == fold(name) and mention.canonical != name:
             return mention.canonical
         if mention.label != "PERSON":
             continue
         full = mention.canonical.split()
-        if full[-len(words) :] == words:
+        if full[-len(words) :] == words and len(full) > len(words):
             return mention.canonical
     # A speaker called by first name ("Morgan said"), when one person of the article has it.
     if len(words) == 1:
@@ -878,6 +913,32 @@ def _person_named(name: str, mentions: Sequence[EntityMention]) -> str | None:
         if len(first) == 1 and len(next(iter(first)).split()) > 1:
             return first.pop()
     return None
+
+
+def _in_subject_phrase(doc: Doc, mention: EntityMention) -> bool:
+    """The name hangs on the subject: "An aide to Phares said …"."""
+    span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+    if span is None:
+        return False
+    root = span.root
+    return root.dep_ == "pobj" and root.head.dep_ == "prep" and root.head.head.dep_ in SUBJECT_DEPS
+
+
+def _fullest(canonical: str, mentions: Sequence[EntityMention]) -> str:
+    """A one-word person name the entity pass left alone ("Phares", "Morgan") completed from the
+    article's one full name that ends or starts with it."""
+    if " " in canonical:
+        return canonical
+    named = _person_named(canonical, mentions)
+    if named is not None:
+        return named
+    # The full name itself mislabelled ("Walid Phares" as an organisation).
+    fuller = {
+        m.canonical
+        for m in mentions
+        if 2 <= len(m.canonical.split()) <= 3 and m.canonical.split()[-1] == canonical
+    }
+    return fuller.pop() if len(fuller) == 1 else canonical
 
 
 def _is_subject_mention(doc: Doc, mention: EntityMention) -> bool:
@@ -916,6 +977,8 @@ def _indirect_quotes(
             if subject is None or _negated(token):
                 continue
             clause = next((c for c in token.children if c.dep_ == "ccomp"), None)
+            if clause is not None and _stray_subject(clause) is not None:
+                clause = None  # a second main clause the parser hung here, not what was said
             if clause is not None and clause.i > token.i:
                 content = _clause_span(clause)
             elif clause is not None and clause.i < token.i and not _inside_any(token.idx, covered):
