@@ -287,9 +287,12 @@ def _is_title(doc: Doc, fragment: _Fragment) -> bool:
         return False  # "Welcome to the Philippines!" is shouted, not a title
     if len(words) == 1:
         return words[0].pos_ == "PROPN" and bool(words[0].ent_type_)
-    return all(t.text[:1].isupper() or t.lower_ in _TITLE_SMALL_WORDS for t in words) and any(
-        t.pos_ == "PROPN" for t in words
-    )
+    if not all(t.text[:1].isupper() or t.lower_ in _TITLE_SMALL_WORDS for t in words):
+        return False
+    # Title case alone could be a slogan ("No Collusion"); a proper noun in it, or a show's place in
+    # the sentence ("on CBS' …", "CNN's …", "on …"), makes it a title.
+    before = doc.text[max(0, fragment.open_at - 6) : fragment.open_at].rstrip().lower()
+    return any(t.pos_ == "PROPN" for t in words) or before.endswith(("on", "'", "’", "'s", "’s"))
 
 
 def _tokens_between(doc: Doc, start: int, end: int) -> list[Token]:
@@ -1057,6 +1060,7 @@ def _clause_span(clause: Token) -> Span:
     while start < clause.i and doc[start].dep_ == "mark" and doc[start].lower_ == "that":
         start += 1
     end = clause.right_edge.i + 1
+    end = _past_dash_aside(doc, end, clause.sent.end)
     for child in clause.rights:
         if child.dep_ != "conj" or not child.tag_.startswith("VB") or _has_subject(child):
             continue
@@ -1069,6 +1073,23 @@ def _clause_span(clause: Token) -> Span:
     while end > start + 1 and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc" or doc[end - 1].is_space):
         end -= 1
     return doc[start:end]
+
+
+_DASHES = frozenset("-–—")
+
+
+def _past_dash_aside(doc: Doc, end: int, sentence_end: int) -> int:
+    """`alleged that some evidence … in attacks - he didn't specify which - could have been falsified`:
+    the parser ends the clause at the reporter's aside between dashes; the report runs on after it."""
+    if end >= sentence_end or doc[end].text not in _DASHES:
+        return end
+    closing = next((k for k in range(end + 1, min(sentence_end, end + 10)) if doc[k].text in _DASHES), None)
+    if closing is None or closing + 1 >= sentence_end:
+        return end
+    last = sentence_end
+    while last > closing + 1 and (doc[last - 1].is_punct or doc[last - 1].is_space):
+        last -= 1
+    return last
 
 
 def _has_subject(verb: Token) -> bool:
