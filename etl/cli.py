@@ -17,7 +17,7 @@ from etl import store
 from etl.extract import ExtractionError, extract_article
 from etl.queries import list_queries, run_query
 from etl.records import Tagging
-from etl.report import print_summary
+from etl.report import print_summary, write_html_report
 from etl.settings import Settings
 
 app = typer.Typer(help="newswatch: news ingestion, tagging and trend SQL.", no_args_is_help=True)
@@ -53,6 +53,31 @@ def summary_command(db: DbOption = None) -> None:
         print_summary(con, settings.sql_dir, console)
     finally:
         con.close()
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="the HTML file to write")] = Path("report.html"),
+    since: Annotated[str | None, typer.Option(help="first publication day, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="last publication day, YYYY-MM-DD")] = None,
+    topic: Annotated[str, typer.Option(help="topic of the coverage charts")] = "russian_interference",
+    db: DbOption = None,
+) -> None:
+    """Write the trend report: one self-contained HTML file of charts (works offline), each with its SQL."""
+    from datetime import date
+
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from exc
+    settings = _settings(db)
+    con = _readable(settings)
+    try:
+        written = write_html_report(con, settings.sql_dir, out, since=first, until=last, topic=topic)
+    finally:
+        con.close()
+    console.print(f"report written to {written}")
 
 
 @app.command()
