@@ -316,6 +316,11 @@ def test_top_speakers(con: duckdb.DuckDBPyConnection) -> None:
         ("Maria Zakharova", 1),
         ("Vladimir Putin", 1),
     ]
+    # One outlet: Outlet A quoted only Putin (A1); A3's quote has no speaker.
+    assert [
+        (r["speaker_canonical"], r["quotes"], r["outlets"])
+        for r in run(con, "top_speakers", outlet="Outlet A")
+    ] == [("Vladimir Putin", 1, 1)]
 
 
 def test_quote_search(con: duckdb.DuckDBPyConnection) -> None:
