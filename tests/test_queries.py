@@ -193,7 +193,7 @@ def test_list_queries_reads_the_headers() -> None:
     assert (by_name["limit"].type, by_name["limit"].default) == ("int", "20")
     assert by_name["label"].note == "optional"
     assert infos["top_entities"].param_names == weekly.param_names
-    assert infos["top_speakers"].param_names == ("since", "until", "kind", "limit")
+    assert infos["top_speakers"].param_names == ("since", "until", "kind", "outlet", "limit")
     assert infos["daily_topic_coverage"].param_names == ("since", "until", "topic")
     assert infos["entity_comentions"].param_names == ("since", "until", "topic", "limit", "label")
 
