@@ -501,7 +501,14 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
                 return _phrase(head)
     if verb.dep_ == "conj" and verb.head.i != verb.i and verb.head.tag_.startswith("VB"):
         stray = _stray_subject(verb)
-        return _phrase(stray) if stray is not None else _subject(verb.head, after_quote=False)
+        if stray is not None:
+            return _phrase(stray)
+        head = verb.head
+        if head.dep_ == "ccomp" and not _is_speech_verb(head) and _is_speech_verb(head.head):
+            # "Downing said the charges were ridiculous and said …": the parser hung the second "said"
+            # on the first one's content; it pairs with the first "said".
+            return _subject(head.head, after_quote=False)
+        return _subject(head, after_quote=False)
     if verb.dep_ == "acl" and verb.head.pos_ in ("PROPN", "NOUN") and verb.head.i < verb.i:
         # "a feisty Putin … accusing American spies of …": the participle describes its speaker.
         return _phrase(verb.head)
@@ -1067,8 +1074,9 @@ def _clause_span(clause: Token) -> Span:
         joint = child.left_edge.i - 1
         while joint > clause.i and (doc[joint].dep_ in ("cc", "aux", "neg", "advmod") or doc[joint].is_space):
             joint -= 1
-        if doc[joint].text == ",":
-            end = min(end, joint)
+        if doc[joint].text == "," or _is_speech_verb(child):
+            # "… were ridiculous and said the president was right": a second report, not this one.
+            end = min(end, joint + 1 if doc[joint].text != "," else joint)
             break
     while end > start + 1 and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc" or doc[end - 1].is_space):
         end -= 1
