@@ -504,12 +504,23 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
         if stray is not None:
             return _phrase(stray)
         head = verb.head
-        if head.dep_ == "ccomp" and not _is_speech_verb(head) and _is_speech_verb(head.head):
-            # "Downing said the charges were ridiculous and said …": the parser hung the second "said"
-            # on the first one's content; it pairs with the first "said".
-            return _subject(head.head, after_quote=False)
+        # "Downing said the charges were ridiculous and said …", "Trump said he thought the probe makes
+        # the country look bad but said …": the parser hung the second "said" on the first one's
+        # content; it pairs with the first "said".
+        above = head
+        for _ in range(3):
+            if above.dep_ != "ccomp" or _is_speech_verb(above):
+                break
+            above = above.head
+            if _is_speech_verb(above) and _is_speech_verb(verb):
+                return _subject(above, after_quote=False)
         return _subject(head, after_quote=False)
     if verb.dep_ == "acl" and verb.head.pos_ in ("PROPN", "NOUN") and verb.head.i < verb.i:
+        if verb.head.ent_type_ in _NOT_SPEAKERS:
+            # "filed disclosures in April and August saying …": a date does not speak; whoever did the
+            # clause's verb does.
+            clause = next((t for t in verb.head.ancestors if t.tag_.startswith("VB")), None)
+            return _subject(clause, after_quote=False) if clause is not None else None
         # "a feisty Putin … accusing American spies of …": the participle describes its speaker.
         return _phrase(verb.head)
     if verb.dep_ == "pcomp" and verb.head.dep_ == "prep" and verb.head.head.tag_.startswith("VB"):
@@ -523,6 +534,9 @@ def _subject(verb: Token, *, after_quote: bool) -> Span | None:
         # a cue with no subject of its own speaks for the clause it hangs on.
         return _subject(verb.head, after_quote=False)
     return None
+
+
+_NOT_SPEAKERS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
 
 def _is_dateline(token: Token) -> bool:
