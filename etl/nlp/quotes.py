@@ -67,7 +67,7 @@ def extract_quotes(
 ) -> tuple[Quote, ...]:
     """All direct, mixed and indirect quotes of a parsed document, in text order; with the alias table,
     a capital quoted as a speaker counts as its country ("Moscow said" is Russia speaking)."""
-    text = doc.text
+    text = _text(doc)
     fragments = _find_fragments(text)
     quotes: list[Quote] = []
     covered: list[tuple[int, int]] = []
@@ -154,6 +154,14 @@ def _pronouns_resolved(doc: Doc, mentions: Sequence[EntityMention], quotes: list
             quote = dataclasses.replace(quote, speaker_canonical=_canonical_speaker(speaker, outside))
         resolved.append(quote)
     return resolved
+
+
+def _text(doc: Doc) -> str:
+    """The document's text, built once: `Doc.text` joins every token's text on each access."""
+    cached = doc.user_data.get("newswatch_text")
+    if cached is None:
+        cached = doc.user_data["newswatch_text"] = doc.text
+    return str(cached)
 
 
 def _find_fragments(text: str) -> list[_Fragment]:
@@ -283,7 +291,7 @@ def _is_title(doc: Doc, fragment: _Fragment) -> bool:
     ]
     if not words or len(words) > 10 or not words[0].text[:1].isupper():
         return False
-    if doc.text[fragment.start : fragment.end].rstrip().endswith(("!", "?")):
+    if _text(doc)[fragment.start : fragment.end].rstrip().endswith(("!", "?")):
         return False  # "Welcome to the Philippines!" is shouted, not a title
     if len(words) == 1:
         return words[0].pos_ == "PROPN" and bool(words[0].ent_type_)
@@ -291,7 +299,7 @@ def _is_title(doc: Doc, fragment: _Fragment) -> bool:
         return False
     # Title case alone could be a slogan ("No Collusion"); a proper noun in it, or a show's place in
     # the sentence ("on CBS' …", "CNN's …", "on …"), makes it a title.
-    before = doc.text[max(0, fragment.open_at - 6) : fragment.open_at].rstrip().lower()
+    before = _text(doc)[max(0, fragment.open_at - 6) : fragment.open_at].rstrip().lower()
     return any(t.pos_ == "PROPN" for t in words) or before.endswith(("on", "'", "’", "'s", "’s"))
 
 
@@ -305,7 +313,7 @@ def _attribution_after(doc: Doc, fragment: _Fragment) -> _Attribution | None:
     (a long speaker phrase: "the North Korean mission to the United Nations in Geneva said")."""
     if not fragment.closed:
         return None
-    limit = _paragraph_end(doc.text, fragment.close_at)
+    limit = _paragraph_end(_text(doc), fragment.close_at)
     window = [t for t in _tokens_between(doc, fragment.close_at, limit) if not t.is_space][:14]
     words = 0
     for token in window:
@@ -370,12 +378,12 @@ def _reports_own_content(verb: Token) -> bool:
 def _attribution_before(doc: Doc, fragment: _Fragment) -> _Attribution | None:
     """`NAME said: "…"` and `NAME said, "…"` (also `, said NAME: "…"`), including a quote that opens
     the paragraph after one ending in `NAME told Fox News:`."""
-    para_start = _paragraph_start(doc.text, fragment.open_at)
-    if not doc.text[para_start : fragment.open_at].strip():
-        previous = doc.text[:para_start].rstrip()
+    para_start = _paragraph_start(_text(doc), fragment.open_at)
+    if not _text(doc)[para_start : fragment.open_at].strip():
+        previous = _text(doc)[:para_start].rstrip()
         if previous.endswith(":"):
-            para_start = _paragraph_start(doc.text, len(previous))
-    before = doc.text[para_start : fragment.open_at].rstrip()
+            para_start = _paragraph_start(_text(doc), len(previous))
+    before = _text(doc)[para_start : fragment.open_at].rstrip()
     if not before or before[-1] not in ":,":
         # `He said "…"` with no punctuation is also direct speech.
         tokens = [t for t in _tokens_between(doc, para_start, fragment.open_at) if not t.is_space]
@@ -585,10 +593,9 @@ def _phrase(token: Token) -> Span:
     """The name or noun phrase headed by a token: the entity it belongs to, else its compounds,
     modifiers and possessor (e.g. "the agency's director")."""
     doc = token.doc
-    if token.ent_type_:
-        for ent in doc.ents:
-            if ent.start <= token.i < ent.end:
-                return _strip_possessive(ent)
+    entity = _entity_of(token)
+    if entity is not None:
+        return _strip_possessive(entity)
     if token.pos_ == "PRON":
         return doc[token.i : token.i + 1]
     # "Strzok's lawyer, Aitan Goelman, said": the name in apposition is the speaker as written.
@@ -600,6 +607,21 @@ def _phrase(token: Token) -> Span:
         if child.dep_ in ("compound", "amod", "det", "poss", "nmod", "case") and child.i >= token.i - 6:
             left = min(left, child.left_edge.i)
     return doc[left : token.i + 1]
+
+
+def _entity_of(token: Token) -> Span | None:
+    """The named-entity span a token belongs to, found from its IOB tags (`doc.ents` would build every
+    entity of the document on each call)."""
+    if not token.ent_type_:
+        return None
+    doc = token.doc
+    start = token.i
+    while start > 0 and doc[start].ent_iob_ == "I":
+        start -= 1
+    end = token.i + 1
+    while end < len(doc) and doc[end].ent_iob_ == "I":
+        end += 1
+    return doc[start:end]
 
 
 def _strip_possessive(span: Span) -> Span:
@@ -617,9 +639,10 @@ def _via(verb: Token) -> str | None:
         if token.lower_ == "per" or (
             token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to"
         ):
-            for ent in doc.ents:
-                if ent.start > token.i and ent.start <= token.i + 4 and ent.label_ == "ORG":
-                    return ent.text
+            for k in range(token.i + 1, min(len(doc), token.i + 5)):
+                if doc[k].ent_iob_ == "B" and doc[k].ent_type_ == "ORG":
+                    entity = _entity_of(doc[k])
+                    return entity.text if entity is not None else None
     if verb.lemma_ == "tell":
         for child in verb.children:
             if child.dep_ in ("dobj", "dative") and child.ent_type_ == "ORG":
@@ -748,7 +771,7 @@ def _canonical_speaker(speaker: Span, mentions: Sequence[EntityMention]) -> str 
 
 
 def _in_dateline(doc: Doc, mention: EntityMention) -> bool:
-    return mention.start < 60 and doc.text[max(0, mention.start - 1) : mention.start] == "("
+    return mention.start < 60 and _text(doc)[max(0, mention.start - 1) : mention.start] == "("
 
 
 def _is_group(head: Token) -> bool:
@@ -1043,7 +1066,7 @@ def _indirect_quotes(
         if content is None or attribution is None or attribution.speaker is None:
             continue
         content = _without_stray_subject(content)
-        quote_text, start, end = _trimmed(doc.text, content.start_char, content.end_char)
+        quote_text, start, end = _trimmed(_text(doc), content.start_char, content.end_char)
         quote_text = quote_text.rstrip(".")
         end = start + len(quote_text)
         if len(quote_text.split()) < min_words or _overlaps_any(start, end, covered):
