@@ -95,9 +95,10 @@ def test_topic_relevance_meets_target(tagger, article_texts) -> None:  # type: i
     assert score.recall >= TOPIC_RECALL_TARGET, report
 
 
-def test_quote_gold_is_large_and_well_formed(article_texts) -> None:  # type: ignore[no-untyped-def]
-    docs = load_gold(DATA / "quotes_gold.jsonl", article_texts)
-    assert len(docs) >= 40
+@pytest.mark.parametrize(("name", "least"), [("quotes_gold.jsonl", 40), ("quotes_heldout.jsonl", 12)])
+def test_quote_gold_is_large_and_well_formed(article_texts, name: str, least: int) -> None:  # type: ignore[no-untyped-def]
+    docs = load_gold(DATA / name, article_texts)
+    assert len(docs) >= least
     kinds = set()
     for doc in docs:
         assert "text" not in doc.record, "the gold file must not carry the texts"
