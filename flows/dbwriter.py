@@ -1,0 +1,87 @@
+"""One writer at a time: a Prefect global concurrency limit around a flow's use of the DuckDB file.
+
+DuckDB lets one process at a time open a file for writing (and, while it does, no other process may open
+it at all), so two overlapping runs (an ingest that runs long into the next one, the nightly retag, a
+backfill) would fail on the file lock. Every flow that opens the database does so inside
+`database_writer`, which holds the one slot of the global concurrency limit `newswatch-db-writer`; a run
+that finds the slot taken logs that it waits, waits, and logs how long it waited.
+
+The limit is created (with 1 slot) the first time a run needs it; slots are leased and renewed while the
+run holds them, so a run that dies frees its slot when the lease runs out. The limit serialises runs that
+talk to the same Prefect server (every deployment run does); a flow called with no server configured gets
+a temporary server of its own, where the limit guards nothing beyond that process. This is a thin
+wrapper kept in flows/ so that a file lock in etl/store.py (waiting at connect time) can sit beside it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from uuid import UUID
+
+from prefect import get_client, get_run_logger
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.runtime import flow_run
+
+__all__ = ["WRITER_LIMIT", "database_writer", "ensure_writer_limit"]
+
+WRITER_LIMIT = "newswatch-db-writer"
+# How long a run tries for a free slot before it says that it waits.
+_PROBE_S = 2.0
+# A run holding the slot renews its lease every 3/4 of this; one that died frees it after this long.
+_LEASE_S = 300.0
+
+
+def ensure_writer_limit(name: str = WRITER_LIMIT) -> None:
+    """Create the global concurrency limit `name` with one slot unless it exists (its limit as set)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            # Another run may have created it just now.
+            with suppress(ObjectAlreadyExists):
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+
+
+def _holder() -> ConcurrencyLeaseHolder | None:
+    run_id = flow_run.get_id()
+    return ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
+
+
+@contextmanager
+def database_writer(what: str, *, wait_s: float | None = None, name: str = WRITER_LIMIT) -> Iterator[float]:
+    """Hold the database writer slot for the block (call inside a flow run); yields the seconds waited.
+
+    `what` names the run in the log ("ingest", "retag"). `wait_s` bounds the wait (None: as long as it
+    takes); past it, TimeoutError."""
+    logger = get_run_logger()
+    ensure_writer_limit(name)
+    holder = _holder()
+    stack = ExitStack()
+    started = time.monotonic()
+    try:
+        stack.enter_context(
+            concurrency(
+                name, occupy=1, timeout_seconds=_PROBE_S, lease_duration=_LEASE_S, strict=True, holder=holder
+            )
+        )
+    except TimeoutError:
+        logger.info(
+            "%s waits for the database: another run holds the writer slot (%r global concurrency limit)",
+            what,
+            name,
+        )
+        remaining = None if wait_s is None else max(0.0, wait_s - (time.monotonic() - started))
+        stack.enter_context(
+            concurrency(
+                name, occupy=1, timeout_seconds=remaining, lease_duration=_LEASE_S, strict=True, holder=holder
+            )
+        )
+        logger.info("%s got the database writer slot after waiting %.1f s", what, time.monotonic() - started)
+    waited = time.monotonic() - started
+    with stack:
+        yield waited
