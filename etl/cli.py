@@ -55,6 +55,118 @@ def summary_command(db: DbOption = None) -> None:
         con.close()
 
 
+@app.command("status")
+def status_command(
+    runs: Annotated[int, typer.Option(help="how many of the latest runs to list")] = 10,
+    days: Annotated[int, typer.Option(help="outcomes per flow over this many days")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    db: DbOption = None,
+) -> None:
+    """How the runs are doing: the last runs with outcomes and counts, outcomes per flow, feeds in trouble
+    (failing or paused), database size. Read-only."""
+    from etl.status import status_of
+
+    settings = _settings(db)
+    try:
+        status = status_of(settings.database, settings.sql_dir, runs=runs, days=days)
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]{exc}: run `newswatch ingest` or `newswatch demo` first[/red]")
+        raise typer.Exit(1) from exc
+    if fmt == "json":
+        typer.echo(json.dumps(status.as_dict(), default=str, ensure_ascii=False))
+        return
+    _print_status(status)
+
+
+def _print_status(status: Any) -> None:
+    rows = ", ".join(f"{n} {name}" for name, n in status.rows.items())
+    console.print(
+        f"[bold]{status.database}[/bold]: {status.size_bytes / 1e6:.1f} MB" + (f"; {rows}" if rows else "")
+    )
+    if status.busy:
+        console.print(f"[yellow]{status.busy}[/yellow]")
+        return
+    runs = Table(
+        "started",
+        "flow",
+        "status",
+        "s",
+        "feeds",
+        "loaded",
+        "retagged",
+        "errors",
+        "run",
+        title="Last runs",
+        title_justify="left",
+    )
+    colours = {"completed": "green", "completed_with_errors": "yellow", "failed": "red"}
+    for r in status.runs:
+        colour = colours.get(r["status"], "cyan")
+        runs.add_row(
+            str(_short(r["started_at"])),
+            r["flow"],
+            f"[{colour}]{r['status']}[/{colour}]",
+            "" if r["seconds"] is None else f"{r['seconds']:.0f}",
+            str(r["feeds_polled"]),
+            str(r["articles_loaded"]),
+            str(r["retagged"]),
+            str(r["errors"]),
+            str(r["run_id"])[:8],
+        )
+    if not status.runs:
+        runs.caption = "no runs yet"
+    console.print(runs)
+    outcomes = Table(
+        "flow",
+        "runs",
+        "completed",
+        "with errors",
+        "failed",
+        "running",
+        "loaded",
+        "last completed",
+        title="Outcomes per flow",
+        title_justify="left",
+    )
+    for o in status.outcomes:
+        outcomes.add_row(
+            o["flow"],
+            str(o["runs"]),
+            str(o["completed"]),
+            str(o["with_errors"]),
+            str(o["failed"]),
+            str(o["running"]),
+            str(o["articles_loaded"]),
+            str(_short(o["last_completed_at"]) or "never"),
+        )
+    console.print(outcomes)
+    if status.feeds_in_trouble:
+        trouble = Table(
+            "outlet",
+            "health",
+            "status",
+            "fails",
+            "last error",
+            "last success",
+            "url",
+            title=f"Feeds in trouble ({len(status.feeds_in_trouble)} of {status.feeds_total})",
+            title_justify="left",
+        )
+        for f in status.feeds_in_trouble:
+            trouble.add_row(
+                str(f["outlet"]),
+                f["health"],
+                str(f["last_status"]),
+                str(f["failures"]),
+                str(f["last_error"] or ""),
+                str(_short(f["last_success_at"]) or "never"),
+                f["url"],
+            )
+        console.print(trouble)
+    else:
+        console.print(f"No feeds in trouble ({status.feeds_total} feeds).")
+
+
 @app.command()
 def query(
     name: Annotated[str | None, typer.Argument(help="query name (see --list)")] = None,
