@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from uuid import UUID
 
 from prefect import get_client, get_run_logger
@@ -30,21 +30,24 @@ from prefect.runtime import flow_run
 __all__ = ["WRITER_LIMIT", "database_writer", "ensure_writer_limit"]
 
 WRITER_LIMIT = "newswatch-db-writer"
-# How long a run tries for a free slot before it says that it waits.
-_PROBE_S = 2.0
+# A wait longer than this is logged even when the slot looked free at first (another run took it first).
+_WAIT_NOTED_S = 1.0
 # A run holding the slot renews its lease every 3/4 of this; one that died frees it after this long.
 _LEASE_S = 300.0
 
 
-def ensure_writer_limit(name: str = WRITER_LIMIT) -> None:
-    """Create the global concurrency limit `name` with one slot unless it exists (its limit as set)."""
+def ensure_writer_limit(name: str = WRITER_LIMIT) -> bool:
+    """Create the global concurrency limit `name` with one slot unless it exists (its limit as set);
+    returns whether its slots are all taken right now."""
     with get_client(sync_client=True) as client:
         try:
-            client.read_global_concurrency_limit_by_name(name)
+            limit = client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
             # Another run may have created it just now.
             with suppress(ObjectAlreadyExists):
                 client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            return False
+        return limit.active_slots >= limit.limit
 
 
 def _holder() -> ConcurrencyLeaseHolder | None:
@@ -59,29 +62,20 @@ def database_writer(what: str, *, wait_s: float | None = None, name: str = WRITE
     `what` names the run in the log ("ingest", "retag"). `wait_s` bounds the wait (None: as long as it
     takes); past it, TimeoutError."""
     logger = get_run_logger()
-    ensure_writer_limit(name)
-    holder = _holder()
-    stack = ExitStack()
-    started = time.monotonic()
-    try:
-        stack.enter_context(
-            concurrency(
-                name, occupy=1, timeout_seconds=_PROBE_S, lease_duration=_LEASE_S, strict=True, holder=holder
-            )
-        )
-    except TimeoutError:
+    # Whether it has to wait is asked first, only to say so in the log (a probe with a short timeout
+    # would log an error from Prefect's slot service every time); the acquisition below is what counts.
+    taken = ensure_writer_limit(name)
+    if taken:
         logger.info(
             "%s waits for the database: another run holds the writer slot (%r global concurrency limit)",
             what,
             name,
         )
-        remaining = None if wait_s is None else max(0.0, wait_s - (time.monotonic() - started))
-        stack.enter_context(
-            concurrency(
-                name, occupy=1, timeout_seconds=remaining, lease_duration=_LEASE_S, strict=True, holder=holder
-            )
-        )
-        logger.info("%s got the database writer slot after waiting %.1f s", what, time.monotonic() - started)
-    waited = time.monotonic() - started
-    with stack:
+    started = time.monotonic()
+    with concurrency(
+        name, occupy=1, timeout_seconds=wait_s, lease_duration=_LEASE_S, strict=True, holder=_holder()
+    ):
+        waited = time.monotonic() - started
+        if taken or waited > _WAIT_NOTED_S:
+            logger.info("%s got the database writer slot after waiting %.1f s", what, waited)
         yield waited
