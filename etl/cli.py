@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -78,6 +79,19 @@ def status_command(
     _print_status(status)
 
 
+_OUTCOME = {
+    "completed": "[green]ok[/green]",
+    "completed_with_errors": "[yellow]errors[/yellow]",
+    "failed": "[red]failed[/red]",
+    "running": "[cyan]running[/cyan]",
+}
+
+
+def _when(value: Any) -> str:
+    """Month, day and time: enough for runs of the last days, and it fits a terminal."""
+    return value.strftime("%m-%d %H:%M") if hasattr(value, "strftime") else "never"
+
+
 def _print_status(status: Any) -> None:
     rows = ", ".join(f"{n} {name}" for name, n in status.rows.items())
     console.print(
@@ -89,23 +103,25 @@ def _print_status(status: Any) -> None:
     runs = Table(
         "started",
         "flow",
-        "status",
-        "s",
+        "outcome",
+        "secs",
         "feeds",
         "loaded",
         "retagged",
         "errors",
         "run",
         title="Last runs",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
         title_justify="left",
     )
-    colours = {"completed": "green", "completed_with_errors": "yellow", "failed": "red"}
+    for column in runs.columns:
+        column.no_wrap = True  # one line per run; rich shortens cells rather than wrapping them
     for r in status.runs:
-        colour = colours.get(r["status"], "cyan")
         runs.add_row(
-            str(_short(r["started_at"])),
+            _when(r["started_at"]),
             r["flow"],
-            f"[{colour}]{r['status']}[/{colour}]",
+            _OUTCOME.get(r["status"], r["status"]),
             "" if r["seconds"] is None else f"{r['seconds']:.0f}",
             str(r["feeds_polled"]),
             str(r["articles_loaded"]),
@@ -119,13 +135,15 @@ def _print_status(status: Any) -> None:
     outcomes = Table(
         "flow",
         "runs",
-        "completed",
-        "with errors",
+        "ok",
+        "errors",
         "failed",
         "running",
         "loaded",
-        "last completed",
+        "last ok",
         title="Outcomes per flow",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
         title_justify="left",
     )
     for o in status.outcomes:
@@ -137,7 +155,7 @@ def _print_status(status: Any) -> None:
             str(o["failed"]),
             str(o["running"]),
             str(o["articles_loaded"]),
-            str(_short(o["last_completed_at"]) or "never"),
+            _when(o["last_completed_at"]),
         )
     console.print(outcomes)
     if status.feeds_in_trouble:
@@ -147,10 +165,12 @@ def _print_status(status: Any) -> None:
             "status",
             "fails",
             "last error",
-            "last success",
+            "last ok",
             "url",
             title=f"Feeds in trouble ({len(status.feeds_in_trouble)} of {status.feeds_total})",
             title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
         )
         for f in status.feeds_in_trouble:
             trouble.add_row(
@@ -159,7 +179,7 @@ def _print_status(status: Any) -> None:
                 str(f["last_status"]),
                 str(f["failures"]),
                 str(f["last_error"] or ""),
-                str(_short(f["last_success_at"]) or "never"),
+                _when(f["last_success_at"]),
                 f["url"],
             )
         console.print(trouble)
