@@ -4,6 +4,7 @@ DuckDB files, HTTP servers and a second process on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -426,3 +427,78 @@ def test_reports_of_an_ingest_and_a_retag_of_the_demo(
     status = status_of(db, SQL_DIR)
     assert [r["flow"] for r in status.runs] == ["retag", "ingest"]
     assert status.runs[1]["articles_loaded"] == 25 and status.feeds_in_trouble == ()
+
+
+# -- deployments and make serve / make stop ------------------------------------------------------------
+
+
+def test_prefect_yaml_declares_the_four_deployments():
+    import yaml
+
+    from flows import serve
+
+    data = yaml.safe_load(serve.PREFECT_FILE.read_text())
+    deployments = {d["name"]: d for d in data["deployments"]}
+    assert serve.deployment_names() == ["every-15-min", "nightly", "daily", "on-demand"]
+    expected = {
+        "every-15-min": ("flows/ingest.py:ingest", ["*/15 * * * *"]),
+        "nightly": ("flows/retag.py:retag", ["30 2 * * *"]),
+        "daily": ("flows/report.py:report", ["0 6 * * *"]),
+        "on-demand": ("flows/backfill.py:backfill", []),
+    }
+    for name, (entrypoint, crons) in expected.items():
+        d = deployments[name]
+        assert d["entrypoint"] == entrypoint, name
+        assert [s["cron"] for s in d.get("schedules") or []] == crons, name
+        assert d["work_pool"]["name"] == serve.POOL and d["concurrency_limit"] == 1, name
+        assert (PROJECT_ROOT / entrypoint.split(":")[0]).parent.is_dir()
+    assert set(deployments["daily"]["parameters"]) == {"out"}
+    assert data["pull"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == (
+        "{{ $NEWSWATCH_HOME }}"
+    )
+
+
+def _sleeper() -> subprocess.Popen[Any]:
+    # A process group of two, like the worker and its flow-run subprocess.
+    return subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60; wait"], start_new_session=True)
+
+
+def test_stop_ends_what_start_recorded_and_nothing_else(tmp_path: Path):
+    from flows import serve
+
+    settings = Settings(data_dir=tmp_path / "data")
+    path = serve.state_path(settings)
+    path.parent.mkdir(parents=True)
+    ours, stranger = _sleeper(), _sleeper()
+    try:
+        recorded = serve.Proc.of("worker", ours, tmp_path / "w.log")
+        # A record whose pid is now someone else's (another start time) must be left alone.
+        reused = serve.Proc("server", stranger.pid, "1", str(tmp_path / "s.log"))
+        serve.ServeState("http://127.0.0.1:1/api", 1, str(path.parent), (reused, recorded), ("x",), {}).save(
+            path
+        )
+        said: list[str] = []
+        assert serve.stop(settings, echo=said.append)
+        assert said == [f"worker (pid {ours.pid}) stopped", f"server (pid {stranger.pid}) had already ended"]
+        assert ours.wait(timeout=5) is not None
+        assert stranger.poll() is None  # untouched
+        assert not path.exists()
+        assert not serve.stop(settings, echo=said.append)  # nothing recorded: nothing to stop
+    finally:
+        for proc in (ours, stranger):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+def test_free_port_prefers_the_asked_one_when_free():
+    import socket
+
+    from flows import serve
+
+    port = serve.free_port()
+    assert serve.free_port(port) == port
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        assert serve.free_port(port) != port
