@@ -72,8 +72,17 @@ def database_writer(what: str, *, wait_s: float | None = None, name: str = WRITE
             name,
         )
     started = time.monotonic()
+    # A lease renewal that fails (the server restarting under a long run) is logged, not fatal: ending a
+    # run halfway through its batches would cost more than the small chance of a second writer, which
+    # DuckDB's own lock would then stop.
     with concurrency(
-        name, occupy=1, timeout_seconds=wait_s, lease_duration=_LEASE_S, strict=True, holder=_holder()
+        name,
+        occupy=1,
+        timeout_seconds=wait_s,
+        lease_duration=_LEASE_S,
+        strict=True,
+        holder=_holder(),
+        raise_on_lease_renewal_failure=False,
     ):
         waited = time.monotonic() - started
         if taken or waited > _WAIT_NOTED_S:
