@@ -178,9 +178,8 @@ def _poll(
     errors: list[ItemError],
 ) -> list[FeedEntry]:
     logger = get_run_logger()
-    timeout = (
-        settings.fetch_batch_deadline_s * 2 + TASK_TIMEOUT_MARGIN_S
-    )  # two rounds: feeds, sitemap children
+    # Two rounds at most (the feeds, then the children of sitemap indexes), each within the deadline.
+    timeout = settings.fetch_batch_deadline_s * 2 + TASK_TIMEOUT_MARGIN_S
     try:
         reads = poll_feeds.with_options(timeout_seconds=timeout)(fetcher, states)
     except Exception as exc:
