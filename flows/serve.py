@@ -133,9 +133,9 @@ def prefect_env(prefect_home: Path, api_url: str, extra: Mapping[str, str] | Non
             "PREFECT_HOME": str(prefect_home),
             "PREFECT_API_URL": api_url,
             "PREFECT_SERVER_API_HOST": "127.0.0.1",
-            # Offline: no usage telemetry from the server, no update checks.
+            # Offline: no usage telemetry from the server, no promotional content in the UI.
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "NEWSWATCH_HOME": str(PROJECT_ROOT),
         }
     )
