@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format typecheck setup model lock bench bench-tag clean
+.PHONY: demo test check lint format typecheck setup model lock bench bench-tag clean serve stop
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# A local Prefect server on 127.0.0.1, the work pool, every deployment of deployments/prefect.yaml and a
+# process worker (flows/serve.py); `make stop` ends exactly what `make serve` started (recorded in
+# <data dir>/prefect/serve.json). PORT=4300 picks the server's port (default 4200 if free).
+serve: model
+	$(BIN)/python -m flows.serve start $(if $(PORT),--port $(PORT))
+
+stop: $(STAMP)
+	$(BIN)/python -m flows.serve stop
 
 bench: model
 	$(BIN)/python bench/bench_pipeline.py

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -78,6 +79,137 @@ def report_command(
     finally:
         con.close()
     console.print(f"report written to {written}")
+
+
+@app.command("status")
+def status_command(
+    runs: Annotated[int, typer.Option(help="how many of the latest runs to list")] = 10,
+    days: Annotated[int, typer.Option(help="outcomes per flow over this many days")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    db: DbOption = None,
+) -> None:
+    """How the runs are doing: the last runs with outcomes and counts, outcomes per flow, feeds in trouble
+    (failing or paused), database size. Read-only."""
+    from etl.status import status_of
+
+    settings = _settings(db)
+    try:
+        status = status_of(settings.database, settings.sql_dir, runs=runs, days=days)
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]{exc}: run `newswatch ingest` or `newswatch demo` first[/red]")
+        raise typer.Exit(1) from exc
+    if fmt == "json":
+        typer.echo(json.dumps(status.as_dict(), default=str, ensure_ascii=False))
+        return
+    _print_status(status)
+
+
+_OUTCOME = {
+    "completed": "[green]ok[/green]",
+    "completed_with_errors": "[yellow]errors[/yellow]",
+    "failed": "[red]failed[/red]",
+    "running": "[cyan]running[/cyan]",
+}
+
+
+def _when(value: Any) -> str:
+    """Month, day and time: enough for runs of the last days, and it fits a terminal."""
+    return value.strftime("%m-%d %H:%M") if hasattr(value, "strftime") else "never"
+
+
+def _print_status(status: Any) -> None:
+    rows = ", ".join(f"{n} {name}" for name, n in status.rows.items())
+    console.print(
+        f"[bold]{status.database}[/bold]: {status.size_bytes / 1e6:.1f} MB" + (f"; {rows}" if rows else "")
+    )
+    if status.busy:
+        console.print(f"[yellow]{status.busy}[/yellow]")
+        return
+    runs = Table(
+        "started",
+        "flow",
+        "outcome",
+        "secs",
+        "feeds",
+        "loaded",
+        "retagged",
+        "errors",
+        "run",
+        title="Last runs",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title_justify="left",
+    )
+    for column in runs.columns:
+        column.no_wrap = True  # one line per run; rich shortens cells rather than wrapping them
+    for r in status.runs:
+        runs.add_row(
+            _when(r["started_at"]),
+            r["flow"],
+            _OUTCOME.get(r["status"], r["status"]),
+            "" if r["seconds"] is None else f"{r['seconds']:.0f}",
+            str(r["feeds_polled"]),
+            str(r["articles_loaded"]),
+            str(r["retagged"]),
+            str(r["errors"]),
+            str(r["run_id"])[:8],
+        )
+    if not status.runs:
+        runs.caption = "no runs yet"
+    console.print(runs)
+    outcomes = Table(
+        "flow",
+        "runs",
+        "ok",
+        "errors",
+        "failed",
+        "running",
+        "loaded",
+        "last ok",
+        title="Outcomes per flow",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title_justify="left",
+    )
+    for o in status.outcomes:
+        outcomes.add_row(
+            o["flow"],
+            str(o["runs"]),
+            str(o["completed"]),
+            str(o["with_errors"]),
+            str(o["failed"]),
+            str(o["running"]),
+            str(o["articles_loaded"]),
+            _when(o["last_completed_at"]),
+        )
+    console.print(outcomes)
+    if status.feeds_in_trouble:
+        trouble = Table(
+            "outlet",
+            "health",
+            "status",
+            "fails",
+            "last error",
+            "last ok",
+            "url",
+            title=f"Feeds in trouble ({len(status.feeds_in_trouble)} of {status.feeds_total})",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for f in status.feeds_in_trouble:
+            trouble.add_row(
+                str(f["outlet"]),
+                f["health"],
+                str(f["last_status"]),
+                str(f["failures"]),
+                str(f["last_error"] or ""),
+                _when(f["last_success_at"]),
+                f["url"],
+            )
+        console.print(trouble)
+    else:
+        console.print(f"No feeds in trouble ({status.feeds_total} feeds).")
 
 
 @app.command()

@@ -124,23 +124,32 @@ class AsyncFetcher:
             task.cancel()
         await self._client.aclose()
 
-    async def fetch(self, request: FetchRequest | str) -> FetchResult:
-        """Fetch one URL (a plain string is a page); never raises for network or HTTP trouble."""
+    async def fetch(self, request: FetchRequest | str, *, deadline_s: float | None = None) -> FetchResult:
+        """Fetch one URL (a plain string is a page); never raises for network or HTTP trouble.
+
+        `deadline_s` bounds the whole fetch, waits for the host's turn, retries and redirects included; a
+        fetch still unfinished then is cancelled and comes back as a `timeout:` error."""
         if self._closed:
             raise FetcherClosed("fetch() after aclose()")
         req = as_request(request)
         run = _Run(req, time.monotonic(), datetime.now(UTC))
         try:
-            return await self._fetch(req, run)
+            if deadline_s is None:
+                return await self._fetch(req, run)
+            return await asyncio.wait_for(self._fetch(req, run), deadline_s)
+        except TimeoutError:
+            return run.result(req.url, error=f"timeout: not done within the deadline of {deadline_s:g}s")
         except Exception as exc:
             # A bug must not sink a whole batch: it is logged with its traceback and recorded on the URL.
             logger.exception("unexpected error fetching %s", req.url)
             return run.result(req.url, error=f"internal: {type(exc).__name__}: {exc}")
 
-    async def fetch_many(self, requests: Iterable[FetchRequest | str]) -> list[FetchResult]:
+    async def fetch_many(
+        self, requests: Iterable[FetchRequest | str], *, deadline_s: float | None = None
+    ) -> list[FetchResult]:
         """Fetch all requests concurrently (within the global and per-host limits); results come back in
-        input order."""
-        return list(await asyncio.gather(*(self.fetch(r) for r in requests)))
+        input order. `deadline_s` bounds the whole batch: what is not done by then is a `timeout:` error."""
+        return list(await asyncio.gather(*(self.fetch(r, deadline_s=deadline_s) for r in requests)))
 
     # -- one fetch: redirects, retries ---------------------------------------------------------------------
 
@@ -467,10 +476,13 @@ class Fetcher:
         """Fetch one URL (a plain string is a page); never raises for network or HTTP trouble."""
         return self._call(self._core.fetch(request))
 
-    def fetch_many(self, requests: Iterable[FetchRequest | str]) -> list[FetchResult]:
+    def fetch_many(
+        self, requests: Iterable[FetchRequest | str], *, deadline_s: float | None = None
+    ) -> list[FetchResult]:
         """Fetch all requests concurrently (within the global and per-host limits); results come back in
-        input order."""
-        return self._call(self._core.fetch_many(list(requests)))
+        input order. `deadline_s` bounds the whole batch: what is not done by then is a `timeout:` error
+        (this is what bounds a batch run in a worker thread, which nothing else can interrupt)."""
+        return self._call(self._core.fetch_many(list(requests), deadline_s=deadline_s))
 
     def close(self) -> None:
         """Close the connection pool and stop the loop thread. Safe to call twice."""

@@ -121,22 +121,28 @@ def _read_safely(state: FeedState, fetched: FetchResult) -> FeedRead:
         return FeedRead(state, fetched, "", (), False, None, f"parse: {type(exc).__name__}: {exc}")
 
 
-def poll_feeds(fetcher: Fetcher, states: Sequence[FeedState]) -> list[FeedRead]:
+def poll_feeds(
+    fetcher: Fetcher, states: Sequence[FeedState], *, deadline_s: float | None = None
+) -> list[FeedRead]:
     """Fetch (conditionally, politely, concurrently) and read feeds; the fresh children of sitemap
-    indexes are fetched in a second round and their entries credited to the index's feed."""
-    results = fetcher.fetch_many(feed_request(s) for s in states)
+    indexes are fetched in a second round and their entries credited to the index's feed. `deadline_s`
+    bounds each round (a feed not fetched by then is a `timeout:` error)."""
+    results = fetcher.fetch_many((feed_request(s) for s in states), deadline_s=deadline_s)
     reads = [_read_safely(state, result) for state, result in zip(states, results, strict=True)]
     wanted = [(i, child) for i, read in enumerate(reads) for child in read.children]
     if not wanted:
         return reads
     child_results = fetcher.fetch_many(
-        FetchRequest(
-            url=child,
-            kind="sitemap",
-            obey_robots=reads[i].state.obey_robots,
-            host_rate=reads[i].state.host_rate,
-        )
-        for i, child in wanted
+        (
+            FetchRequest(
+                url=child,
+                kind="sitemap",
+                obey_robots=reads[i].state.obey_robots,
+                host_rate=reads[i].state.host_rate,
+            )
+            for i, child in wanted
+        ),
+        deadline_s=deadline_s,
     )
     extra: dict[int, list[FeedEntry]] = {}
     problems: dict[int, list[str]] = {}

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     fetch_host_concurrency: int = 2  # requests in flight per host
     fetch_host_rate: float = 1.0  # requests per second per host
     fetch_retry_after_max_s: float = 30.0  # longer Retry-After values are recorded, not waited out
+    # The longest one round of feed polls or one batch of pages may take (the flows' task timeout): what
+    # is not fetched by then is recorded as a timeout, and the run goes on.
+    fetch_batch_deadline_s: float = 900.0
     max_redirects: int = 5
     # SSRF guard: hosts resolving to loopback/private/link-local/multicast addresses are refused unless
     # they fall in one of these networks (CIDR, e.g. "127.0.0.0/8") or hosts.

@@ -27,22 +27,31 @@ from etl.nlp.pipeline import Tagger
 from etl.polling import FeedState
 from etl.records import FeedEntry, FetchRequest, FetchResult, ItemError
 from etl.settings import Settings
+from flows.dbwriter import database_writer
+from flows.runartifacts import publish_run_report_safely
 
 # Live objects (clients, connections, the spaCy pipeline) are passed to tasks, so input hashing for
 # caching is off; each task is a unit of retry and logging.
 NETWORK_RETRIES = 2
+# Past the fetcher's own deadline (settings.fetch_batch_deadline_s), for a task Prefect can interrupt.
+TASK_TIMEOUT_MARGIN_S = 60.0
 
 
+# Timeouts: both network tasks pass `fetch_batch_deadline_s` to the fetcher, which cancels what is not done
+# by then and records it as a `timeout:` error. That is the timeout that works in a worker thread, where
+# fetch-batch runs and where Prefect's `timeout_seconds` cannot interrupt a blocking wait; poll-feeds runs
+# on the flow's thread and also carries a Prefect timeout (set per run, from the settings) as a backstop.
 @task(name="poll-feeds", retries=NETWORK_RETRIES, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def poll_feeds(fetcher: Fetcher, states: list[FeedState]) -> list[steps.FeedRead]:
-    """Fetch (conditionally, politely, concurrently) and read every due feed."""
-    return steps.poll_feeds(fetcher, states)
+    """Fetch (conditionally, politely, concurrently) and read every due feed, within the batch deadline."""
+    return steps.poll_feeds(fetcher, states, deadline_s=fetcher.settings.fetch_batch_deadline_s)
 
 
 @task(name="fetch-batch", retries=NETWORK_RETRIES, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def fetch_batch(fetcher: Fetcher, requests: list[FetchRequest]) -> list[FetchResult]:
-    """Fetch one batch of article pages; per-URL failures come back as results, not exceptions."""
-    return fetcher.fetch_many(requests)
+    """Fetch one batch of article pages within the batch deadline; per-URL failures (a deadline passed
+    included) come back as results, not exceptions."""
+    return fetcher.fetch_many(requests, deadline_s=fetcher.settings.fetch_batch_deadline_s)
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
@@ -103,7 +112,10 @@ def ingest(
 
 
 def run_ingest(settings: Settings, *, base_url: str | None = None, poll_all: bool = False) -> dict[str, int]:
-    """The body of the ingest flow (call it inside a flow run)."""
+    """The body of the ingest flow (call it inside a flow run): the database is used while holding the
+    writer slot (flows/dbwriter.py), and the run's report is published as artifacts before it is let go.
+    Errors on items (feeds, pages, whole batches) are recorded and the run goes on; it ends
+    `completed_with_errors` in the `runs` table, and Completed in Prefect."""
     logger = get_run_logger()
     run_id = _run_id()
     counts: Counter[str] = Counter()
@@ -111,33 +123,49 @@ def run_ingest(settings: Settings, *, base_url: str | None = None, poll_all: boo
     sources = (
         load_feed_sources(settings.feeds_file, base_url=base_url) if settings.feeds_file.is_file() else []
     )
-    con = store.connect(settings.database)
     status = "failed"
-    try:
-        store.upgrade(con, settings.sql_dir)
-        store.start_run(con, run_id, "ingest")
+    with database_writer("ingest") as waited:
+        if waited > 1:
+            counts["waited_for_writer_s"] = round(waited)
+        con = store.connect(settings.database)
         try:
-            store.register_feeds(con, sources)
-            now = datetime.now(UTC)
-            states = store.feed_states(con, due_at=None if poll_all else now)
-            counts["feeds_due"] = len(states)
-            with Fetcher(settings) as fetcher:
-                fresh = _poll(settings, fetcher, con, states, run_id, counts, errors) if states else []
-                if fresh:
-                    _fetch_process_load(settings, fetcher, con, fresh, states, run_id, counts, errors)
-            status = "completed_with_errors" if errors else "completed"
+            store.upgrade(con, settings.sql_dir)
+            store.start_run(con, run_id, "ingest")
+            try:
+                store.register_feeds(con, sources)
+                now = datetime.now(UTC)
+                states = store.feed_states(con, due_at=None if poll_all else now)
+                counts["feeds_due"] = len(states)
+                with Fetcher(settings) as fetcher:
+                    fresh = _poll(settings, fetcher, con, states, run_id, counts, errors) if states else []
+                    if fresh:
+                        _fetch_process_load(settings, fetcher, con, fresh, states, run_id, counts, errors)
+                status = "completed_with_errors" if errors else "completed"
+            finally:
+                store.finish_run(
+                    con,
+                    run_id,
+                    status,
+                    dict(counts),
+                    [{"item": e.item, "stage": e.stage, "error": e.error} for e in errors[:500]],
+                )
+                publish_run_report_safely(con, run_id)
         finally:
-            store.finish_run(
-                con,
-                run_id,
-                status,
-                dict(counts),
-                [{"item": e.item, "stage": e.stage, "error": e.error} for e in errors[:500]],
-            )
-    finally:
-        con.close()
+            con.close()
     logger.info("run %s %s: %s", run_id, status, dict(counts))
     return dict(counts)
+
+
+def _task_failed(what: str, items: list[str], stage: str, exc: BaseException) -> list[ItemError]:
+    """A task that failed after its retries fails its items, not the run."""
+    get_run_logger().error(
+        "%s failed after retries (%s: %s); its %d items are recorded as errors",
+        what,
+        type(exc).__name__,
+        exc,
+        len(items),
+    )
+    return [ItemError(item=item, stage=stage, error=f"{type(exc).__name__}: {exc}") for item in items]
 
 
 def _poll(
@@ -150,7 +178,14 @@ def _poll(
     errors: list[ItemError],
 ) -> list[FeedEntry]:
     logger = get_run_logger()
-    reads = poll_feeds(fetcher, states)
+    # Two rounds at most (the feeds, then the children of sitemap indexes), each within the deadline.
+    timeout = settings.fetch_batch_deadline_s * 2 + TASK_TIMEOUT_MARGIN_S
+    try:
+        reads = poll_feeds.with_options(timeout_seconds=timeout)(fetcher, states)
+    except Exception as exc:
+        errors.extend(_task_failed("poll-feeds", [s.url for s in states], "feed", exc))
+        counts.update(feeds_polled=0, feed_errors=len(states))
+        return []
     listed = [canonical_url(e.url) for read in reads for e in read.entries]
     loaded = store.known_canonical_urls(con, listed)
     known = loaded | store.settled_item_urls(con, listed)
@@ -204,11 +239,26 @@ def _fetch_process_load(
     # one batch waits ahead, so fetched pages never pile up in memory faster than tagging consumes them.
     pending = submit(batches[0])
     for index, batch in enumerate(batches):
-        fetched = pending.result()
+        urls = [e.url for e in batch]
+        try:
+            fetched = pending.result()
+        except Exception as exc:
+            fetched = None
+            errors.extend(_task_failed("fetch-batch", urls, "fetch_error", exc))
         if index + 1 < len(batches):
             pending = submit(batches[index + 1])
-        processed = process_batch(fetched, batch, tagger, settings, run_id)
-        loaded, records = load_batch(con, processed, run_id)
+        if fetched is None:
+            counts["failed_batches"] += 1
+            continue
+        # A batch that cannot be processed or loaded (one transaction, rolled back) leaves its items
+        # 'new' in feed_items, so the next run tries them again.
+        try:
+            processed = process_batch(fetched, batch, tagger, settings, run_id)
+            loaded, records = load_batch(con, processed, run_id)
+        except Exception as exc:
+            errors.extend(_task_failed("process/load", urls, "process", exc))
+            counts["failed_batches"] += 1
+            continue
         store.record_feed_items(con, steps.item_outcomes(batch, records, feed_ids, run_id))
         store.record_sightings(
             con, steps.sightings(records, [], loaded_urls=set(), feed_urls={}, run_id=run_id)

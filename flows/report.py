@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from etl import store
 from etl.report import write_html_report
 from etl.settings import Settings
+from flows.dbwriter import database_writer
 
 
 @task(name="write-report", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
@@ -37,7 +38,10 @@ def report(
     overrides: dict[str, Any] = {"db_path": Path(db_path)} if db_path else {}
     settings = Settings(**overrides)
     target = Path(out) if out else settings.data_dir / "reports" / "report.html"
-    written = write_report(settings, target.resolve(), since, topic)
+    # While a run writes, DuckDB lets no other process open the file, even to read: take the writer
+    # slot so that the report waits its turn instead of failing.
+    with database_writer("report"):
+        written = write_report(settings, target.resolve(), since, topic)
     create_markdown_artifact(
         key="trend-report",
         markdown=(

@@ -18,6 +18,8 @@ from etl import retag as steps
 from etl import store
 from etl.nlp.pipeline import Tagger
 from etl.settings import Settings
+from flows.dbwriter import database_writer
+from flows.runartifacts import publish_run_report_safely
 
 
 # One task for the whole walk: each batch commits on its own, so a retry carries on where it failed.
@@ -47,20 +49,22 @@ def retag(
     tagger = Tagger.from_settings(settings)
     if topic is not None:
         steps.topic_definition(tagger, topic)  # fail before touching the database
-    con = store.connect(settings.database)
     status = "failed"
     counts: dict[str, Any] = {}
-    try:
-        store.upgrade(con, settings.sql_dir)
-        store.start_run(con, run_id, "retag")
+    with database_writer("retag"):
+        con = store.connect(settings.database)
         try:
-            store.register_alias_table(con, tagger.aliases.entries)
-            totals = retag_articles(con, tagger, since, topic, settings.batch_size)
-            counts = {"annotation_version": tagger.annotation_version, **dataclasses.asdict(totals)}
-            status = "completed"
+            store.upgrade(con, settings.sql_dir)
+            store.start_run(con, run_id, "retag")
+            try:
+                store.register_alias_table(con, tagger.aliases.entries)
+                totals = retag_articles(con, tagger, since, topic, settings.batch_size)
+                counts = {"annotation_version": tagger.annotation_version, **dataclasses.asdict(totals)}
+                status = "completed"
+            finally:
+                store.finish_run(con, run_id, status, counts, [])
+                publish_run_report_safely(con, run_id)
         finally:
-            store.finish_run(con, run_id, status, counts, [])
-    finally:
-        con.close()
+            con.close()
     logger.info("retag %s: %s", status, counts)
     return counts
