@@ -396,11 +396,17 @@ def eval_quotes(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or upgrade the schema and views."""
+    """Create or upgrade the schema (the pending migrations, in one transaction) and the views."""
     settings = _settings(db)
-    con = store.connect(settings.database)
+    con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
     try:
+        before = store.current_revision(con)
+        applied = store.migrate(con)
         store.upgrade(con, settings.sql_dir)
+        if applied:
+            console.print(f"schema migrated from {before or 'before migrations'}: {', '.join(applied)}")
+        else:
+            console.print(f"schema already at revision {store.current_revision(con)}")
         _print_counts(store.table_counts(con))
     finally:
         con.close()
@@ -452,11 +458,20 @@ def _readable(settings: Settings) -> Any:
             f"[red]no database at {settings.database}: run `newswatch ingest` or `newswatch demo` first[/red]"
         )
         raise typer.Exit(1)
-    return store.connect(settings.database, read_only=True)
+    try:
+        return store.connect(settings.database, read_only=True, wait_s=settings.db_read_wait_s)
+    except store.DatabaseBusy as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
 def _writable(settings: Settings) -> Any:
-    con = store.connect(settings.database)
+    try:
+        con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
+    except store.DatabaseBusy as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    # Migrations before any write, never inside a write's transaction.
     store.upgrade(con, settings.sql_dir)
     return con
 

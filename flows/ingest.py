@@ -111,7 +111,7 @@ def run_ingest(settings: Settings, *, base_url: str | None = None, poll_all: boo
     sources = (
         load_feed_sources(settings.feeds_file, base_url=base_url) if settings.feeds_file.is_file() else []
     )
-    con = store.connect(settings.database)
+    con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
     status = "failed"
     try:
         store.upgrade(con, settings.sql_dir)

@@ -47,7 +47,7 @@ def retag(
     tagger = Tagger.from_settings(settings)
     if topic is not None:
         steps.topic_definition(tagger, topic)  # fail before touching the database
-    con = store.connect(settings.database)
+    con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
     status = "failed"
     counts: dict[str, Any] = {}
     try:

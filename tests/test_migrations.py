@@ -1,0 +1,207 @@
+"""Schema migrations (etl/migrations): old databases upgrade without losing rows, the migrated schema is
+the one etl/store.py declares, and keyword-search terms are the same whether backfilled or loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy.exc import DBAPIError
+from test_store import SQL_DIR, make_batch, rows
+from typer.testing import CliRunner
+
+from etl import store
+from etl.cli import app
+
+# The columns and tables schema version 2 added to version 1.
+V2_COLUMNS = (
+    ("mentions", "annotation_version"),
+    ("quotes", "annotation_version"),
+    ("article_topics", "annotation_version"),
+    ("article_topics", "parent_topic"),
+    ("articles", "annotation_version"),
+    ("entities", "qid"),
+    ("entities", "country_entity_id"),
+)
+V2_TABLES = ("entity_aliases", "annotation_versions")
+VIEWS = ("story_clusters", "mention_facts", "quote_facts", "article_facts")
+
+
+def make_pre_alembic_database(path: Path, version: int) -> None:
+    """A database as the code before migrations left it: the tables of schema `version` (1 or 2) with
+    the hand-made batch loaded, `schema_info.schema_version` set, and no `alembic_version`."""
+    con = store.connect(path)
+    try:
+        store.upgrade(con, SQL_DIR)
+        store.load_articles(con, make_batch(), run_id="old")
+        for view in VIEWS:
+            con.execute(f"drop view {view}")
+        for table in ("alembic_version", "article_terms", "search_stopwords"):
+            con.execute(f"drop table {table}")
+        if version == 1:
+            for table, column in V2_COLUMNS:
+                con.execute(f"alter table {table} drop column {column}")
+            for table in V2_TABLES:
+                con.execute(f"drop table {table}")
+        con.execute("update schema_info set value = ? where key = 'schema_version'", [str(version)])
+    finally:
+        con.close()
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted, by table name."""
+    tables = [t for (t,) in rows(con, "select table_name from duckdb_tables() order by table_name")]
+    return {t: sorted(rows(con, f'select * from "{t}"'), key=repr) for t in tables}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_pre_alembic_database_upgrades_without_losing_rows(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "old.duckdb"
+    make_pre_alembic_database(path, version)
+    con = store.connect(path)
+    try:
+        assert store.current_revision(con) is None
+        before = snapshot(con)
+        assert before["mentions"] and before["quotes"] and before["articles"]
+
+        applied = store.migrate(con)
+        store.upgrade(con, SQL_DIR)
+
+        assert applied == store.schema_revisions()
+        assert store.current_revision(con) == store.schema_revisions()[-1]
+        after = snapshot(con)
+        for table, old_rows in before.items():
+            if table == "schema_info":
+                continue
+            # Old columns keep their values; columns added by the migration come last, empty.
+            width = len(old_rows[0]) if old_rows else 0
+            assert sorted((r[:width] for r in after[table]), key=repr) == old_rows, table
+        if version == 1:
+            assert rows(con, "select count(*) from mentions where annotation_version is not null") == [(0,)]
+            assert rows(con, "select count(*) from entity_aliases") == [(0,)]
+        assert rows(con, "select value from schema_info where key = 'schema_version'") == [
+            (str(store.SCHEMA_VERSION),)
+        ]
+        assert rows(con, "select count(*) from mention_facts") == [(len(before["mentions"]),)]
+        # The terms of stored articles are backfilled exactly as a load would have written them.
+        backfilled = rows(con, "select term, article_id from article_terms order by all")
+    finally:
+        con.close()
+
+    fresh = store.connect(tmp_path / "fresh.duckdb")
+    try:
+        store.upgrade(fresh, SQL_DIR)
+        store.load_articles(fresh, make_batch(), run_id="new")
+        assert rows(fresh, "select term, article_id from article_terms order by all") == backfilled
+    finally:
+        fresh.close()
+
+
+def test_terms_follow_the_documented_rule(tmp_path: Path) -> None:
+    con = store.connect(tmp_path / "t.duckdb")
+    try:
+        store.upgrade(con, SQL_DIR)
+        batch = make_batch()
+        store.load_articles(con, batch, run_id="r")
+        a3 = batch[2].article
+        got = rows(con, "select term from article_terms where article_id = ? order by term", [a3.article_id])
+        # Title "NATO and the Kremlin discussed grain exports" and text 'NATO and the Kremlin discussed
+        # grain exports. "Shipments resume Friday," the statement said.': lower-cased, split on anything
+        # not a letter or digit, stop words (and, the, said) dropped, each term once.
+        assert [t for (t,) in got] == [
+            "discussed",
+            "exports",
+            "friday",
+            "grain",
+            "kremlin",
+            "nato",
+            "resume",
+            "shipments",
+            "statement",
+        ]
+        # Loading the same batch again adds no terms.
+        count = rows(con, "select count(*) from article_terms")
+        store.load_articles(con, batch, run_id="again")
+        assert rows(con, "select count(*) from article_terms") == count
+    finally:
+        con.close()
+
+
+def test_the_migrated_schema_is_the_declared_one(tmp_path: Path) -> None:
+    con = store.connect(tmp_path / "m.duckdb")
+    try:
+        store.migrate(con)
+        migrated = set(
+            rows(
+                con,
+                "select table_name, column_name, data_type, is_nullable from information_schema.columns "
+                "where table_schema = 'main' and table_name != 'alembic_version'",
+            )
+        )
+        keys = {
+            (t, tuple(c))
+            for t, c in rows(
+                con,
+                "select table_name, constraint_column_names from duckdb_constraints() "
+                "where constraint_type in ('PRIMARY KEY', 'UNIQUE') and table_name != 'alembic_version'",
+            )
+        }
+    finally:
+        con.close()
+    declared = set()
+    declared_keys = set()
+    for table in store.metadata.sorted_tables:
+        for col in table.columns:
+            sql_type = col.type.compile(dialect=store._DIALECT)
+            sql_type = {"DOUBLE PRECISION": "DOUBLE"}.get(sql_type, sql_type)
+            declared.add((table.name, col.name, sql_type, "NO" if not col.nullable else "YES"))
+        if table.primary_key.columns:
+            declared_keys.add((table.name, tuple(c.name for c in table.primary_key.columns)))
+        for col in table.columns:
+            if col.unique:
+                declared_keys.add((table.name, (col.name,)))
+    assert migrated == declared
+    assert keys == declared_keys
+
+
+def test_a_newer_revision_is_refused(tmp_path: Path) -> None:
+    con = store.connect(tmp_path / "n.duckdb")
+    try:
+        store.upgrade(con, SQL_DIR)
+        con.execute("update alembic_version set version_num = '9999'")
+        with pytest.raises(RuntimeError, match="newer"):
+            store.upgrade(con, SQL_DIR)
+    finally:
+        con.close()
+
+
+def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "old.duckdb"
+    make_pre_alembic_database(path, 1)
+    con = store.connect(path)
+    try:
+        before = snapshot(con)
+        # The last revision fails after the first one has altered tables: nothing may stick.
+        con.execute("create table article_terms (broken integer)")
+        with pytest.raises(DBAPIError, match=r"article_terms|\bterm\b"):
+            store.migrate(con)
+        con.execute("drop table article_terms")
+        assert store.current_revision(con) is None
+        assert snapshot(con) == before
+    finally:
+        con.close()
+
+
+def test_db_upgrade_command(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_pre_alembic_database(path, 1)
+    result = CliRunner().invoke(app, ["db", "upgrade", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "0001" in result.output and store.schema_revisions()[-1] in result.output
+    con = store.connect(path, read_only=True)
+    try:
+        assert store.current_revision(con) == store.schema_revisions()[-1]
+    finally:
+        con.close()
