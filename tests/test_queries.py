@@ -188,8 +188,8 @@ def test_list_queries_reads_the_headers() -> None:
 
 
 def test_header_parsing_rejects_bad_declarations(tmp_path: Path) -> None:
-    (tmp_path / "queries").mkdir()
-    bad = tmp_path / "queries" / "bad.sql"
+    (tmp_path / "trends").mkdir()
+    bad = tmp_path / "trends" / "bad.sql"
     bad.write_text("-- name: bad\n-- params: since (datetime)\nselect 1;\n")
     with pytest.raises(ValueError, match="unknown type"):
         queries.list_queries(tmp_path)
@@ -403,7 +403,7 @@ def test_params_do_not_leak_between_calls(con: duckdb.DuckDBPyConnection) -> Non
 def test_query_files_run_on_a_plain_connection(db_path: Path, name: str) -> None:
     plain = duckdb.connect(str(db_path))
     try:
-        sql = (SQL_DIR / "queries" / (name + ".sql")).read_text()
+        sql = (SQL_DIR / "trends" / (name + ".sql")).read_text()
         plain_rows = plain.execute(sql).fetchall()
     finally:
         plain.close()
@@ -422,7 +422,7 @@ def test_set_variable_as_in_the_cli(db_path: Path) -> None:
         plain.execute("SET VARIABLE since = '2026-10-06'")
         plain.execute('SET VARIABLE "limit" = 2')
         plain.execute("SET VARIABLE kind = 'direct'")
-        got = plain.execute((SQL_DIR / "queries" / "top_speakers.sql").read_text()).fetchall()
+        got = plain.execute((SQL_DIR / "trends" / "top_speakers.sql").read_text()).fetchall()
     finally:
         plain.close()
     assert [(r[1], r[2]) for r in got] == [("Joe Smith", 1), ("Vladimir Putin", 1)]

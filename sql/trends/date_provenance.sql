@@ -1,0 +1,44 @@
+-- name: date_provenance
+-- description: Data quality: where each outlet's publication dates came from (feed entry, HTML metadata, URL, text search, or none, dated by the fetch), with the share of the outlet's articles and the mean confidence.
+-- params: since (date), until (date), outlet (text, optional)
+--
+-- published_source is what etl/extract.py recorded; 'none' marks articles without a publication date,
+-- which the trends date by the day they were fetched.
+with params as (
+    select
+        coalesce(getvariable('since')::date, date '1900-01-01') as since,
+        coalesce(getvariable('until')::date, date '9999-12-31') as until,
+        getvariable('outlet')::varchar as outlet
+),
+
+dated as (
+    select
+        articles.outlet,
+        case when articles.published is null then 'none' else coalesce(articles.published_source, 'unknown') end
+            as date_source,
+        articles.published_confidence
+    from articles
+    inner join article_facts using (article_id)
+    cross join params
+    where article_facts.published_day between params.since and params.until
+      and (params.outlet is null or articles.outlet = params.outlet)
+),
+
+per_source as (
+    select
+        outlet,
+        date_source,
+        count(*) as articles,
+        round(avg(published_confidence), 2) as mean_confidence
+    from dated
+    group by outlet, date_source
+)
+
+select
+    outlet,
+    date_source,
+    articles,
+    round(articles / sum(articles) over (partition by outlet), 3) as share_of_outlet,
+    mean_confidence
+from per_source
+order by outlet, articles desc, date_source;
