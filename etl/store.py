@@ -90,12 +90,14 @@ __all__ = [
     "StoredArticle",
     "articles_behind_latest_version",
     "articles_to_retag",
+    "bulk_insert",
     "connect",
     "current_revision",
     "entity_id_of",
     "feed_sources",
     "feed_states",
     "finish_run",
+    "index_terms",
     "known_canonical_urls",
     "listed_items",
     "load_articles",
@@ -897,6 +899,39 @@ def _stage_insert(
         pa.Table.from_pylist(list(rows), schema=_ARROW_SCHEMAS[t.name]),
         _INSERT_SQL[statement or t.name],
     )
+
+
+def bulk_insert(con: duckdb.DuckDBPyConnection, table_name: str, data: pa.Table) -> int:
+    """Insert an Arrow table of rows into one table of the schema, in one transaction, with the same
+    `INSERT … SELECT … ON CONFLICT (<key>)` statement the loads use (article_terms, which has no key,
+    with a plain INSERT). Columns are matched by name; missing ones are NULL. Rows must be unique on the
+    table's key (see `_stage_insert`). For backfills and bulk loads of rows built elsewhere (archives, the
+    warehouse benchmark); returns the rows the table gained."""
+    t = metadata.tables[table_name]
+    schema = _ARROW_SCHEMAS[table_name]
+    n = data.num_rows
+    staged = pa.table(
+        [
+            data.column(f.name).cast(f.type) if f.name in data.column_names else pa.nulls(n, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
+    sql = _INSERT_SQL.get(table_name) or _sql(
+        insert(t).from_select([c.name for c in t.columns], select(*_staged(t).c))
+    )
+    with _transaction(con):
+        before = _count(con, t)
+        _query_staged(con, _staged(t).name, staged, sql)
+        return _count(con, t) - before
+
+
+def index_terms(con: duckdb.DuckDBPyConnection, article_ids: Sequence[int]) -> None:
+    """Fill article_terms for stored articles (one transaction): what `load_articles` does for the
+    articles it loads, for articles written by `bulk_insert`. Only for articles without terms yet: the
+    table has no key (see article_terms), so indexing an article twice lists its terms twice."""
+    with _transaction(con):
+        _run_with_ids(con, _TERMS_INSERT_SQL, list(article_ids), _TERMS_PARAMS)
 
 
 def _count(con: duckdb.DuckDBPyConnection, t: Table) -> int:
