@@ -300,6 +300,40 @@ def median_time(con, name: str, params: dict[str, str], repeat: int) -> tuple[fl
     return statistics.median(times), len(result)
 
 
+# DuckDB's fts: BM25 over the articles; conjunctive so that, like keyword_search, every word must occur.
+FTS_SEARCH = """
+select article_id
+from (
+    select article_id, fts_main_articles.match_bm25(article_id, ?, conjunctive := 1) as score
+    from articles
+)
+where score is not null
+order by score desc
+limit 50
+"""
+
+
+def compare_fts(con, extension: Path, repeat: int) -> None:  # type: ignore[no-untyped-def]
+    """Build DuckDB's fts index over title and text (installed from the given file: never downloaded) and
+    time the same searches with it."""
+    con.install_extension(str(extension))
+    con.load_extension("fts")
+    started = time.perf_counter()
+    con.execute(
+        "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
+        "stemmer = 'none', stopwords = 'none', lower = 1, strip_accents = 0, overwrite = 1)"
+    )
+    print(f"\nfts index built in {time.perf_counter() - started:.1f}s")
+    for label, words in SEARCHES.items():
+        con.execute(FTS_SEARCH, [words]).fetchall()
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            n = len(con.execute(FTS_SEARCH, [words]).fetchall())
+            times.append(time.perf_counter() - started)
+        print(f"{'fts: ' + label:<30}{statistics.median(times):>10.3f}{n:>10}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (1M articles)")
@@ -307,6 +341,11 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the database file")
     parser.add_argument("--queries-only", action="store_true", help="time the queries of an existing --db")
+    parser.add_argument(
+        "--fts",
+        type=Path,
+        help="fts.duckdb_extension of the duckdb-extension-fts 1.5.5 wheel: also time DuckDB's fts",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
@@ -342,6 +381,8 @@ def main() -> None:
             took, n = median_time(con, "keyword_search", params, args.repeat)
             flag = "ok" if took < 0.1 else "MISSED (< 100 ms)"
             print(f"{'search: ' + label:<30}{took:>10.3f}{n:>10}  {flag}")
+        if args.fts:
+            compare_fts(con, args.fts, args.repeat)
     finally:
         con.close()
         if not args.keep and args.db is None:
