@@ -421,3 +421,33 @@ def test_every_query_declares_what_it_reads() -> None:
         read = set(re.findall(r"getvariable\('([a-z_]+)'\)", info.path.read_text()))
         assert read == set(info.param_names), info.name
         assert len(info.description) > 20, info.name
+
+
+def test_fold_demonyms_counts_a_demonym_toward_its_country(tmp_path: Path) -> None:
+    art = tagged(1).article  # offsets below are into "Russian hackers and Russia again."
+    mentions = (
+        EntityMention("Russian", "NORP", 0, 7, "Russian", 0, 10, country="Russia"),
+        EntityMention("Russia", "GPE", 20, 26, "Russia", 0, 10),
+        EntityMention("hackers", "NORP", 8, 15, "hackers", 0, 10),
+    )
+    batch = [TaggedArticle(art, Tagging(mentions, (), (TopicScore(RI, 0.9, True),)))]
+    path = tmp_path / "fold.duckdb"
+    con = store.connect(path)
+    try:
+        store.upgrade(con, SQL_DIR)
+        store.load_articles(con, batch, run_id="fold")
+        cols = ("canonical", "label", "articles", "mentions")
+        assert run(con, "top_entities", *cols) == [
+            ("Russia", "GPE", 1, 1),
+            ("Russian", "NORP", 1, 1),
+            ("hackers", "NORP", 1, 1),
+        ]
+        assert run(con, "top_entities", *cols, fold_demonyms="true") == [
+            ("Russia", "GPE", 1, 2),
+            ("hackers", "NORP", 1, 1),
+        ]
+        assert run(
+            con, "top_entities_weekly", "canonical", "mentions", fold_demonyms="true", label="GPE"
+        ) == [("Russia", 2)]
+    finally:
+        con.close()

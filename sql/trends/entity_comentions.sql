@@ -13,51 +13,118 @@ with params as (
         upper(getvariable('label')::varchar) as label
 ),
 
-relevant as (
-    select article_topics.article_id
-    from article_topics
+relevant_articles as (
+    select
+        article_facts.article_id,
+        article_facts.outlet,
+        article_facts.published_day
+    from article_facts
+    inner join article_topics using (article_id)
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
+      and article_facts.published_day between params.since and params.until
 ),
 
+wanted_entities as (
+    select
+        entities.entity_id,
+        entities.canonical,
+        entities.label
+    from entities
+    cross join params
+    where params.label is null or entities.label = params.label
+),
+
+-- Pairs are formed and counted on ids (the mentions table is the big one); names come in at the end.
 article_entities as (
     select distinct
-        mention_facts.article_id,
-        mention_facts.outlet,
-        mention_facts.published_day,
-        mention_facts.entity_id,
-        mention_facts.canonical,
-        mention_facts.label
-    from mention_facts
-    inner join relevant using (article_id)
-    cross join params
-    where mention_facts.published_day between params.since and params.until
-      and (params.label is null or mention_facts.label = params.label)
+        mentions.article_id,
+        mentions.entity_id
+    from mentions
+    inner join relevant_articles using (article_id)
+    where mentions.entity_id in (select entity_id from wanted_entities)
 ),
 
-pairs as (
+pair_articles as (
     select
-        a.canonical as entity_a,
-        a.label as label_a,
-        b.canonical as entity_b,
-        b.label as label_b,
-        count(distinct a.article_id) as articles,
-        count(distinct a.outlet) as outlets,
-        min(a.published_day) as first_day,
-        max(a.published_day) as last_day
+        a.article_id,
+        a.entity_id as id_a,
+        b.entity_id as id_b
     from article_entities as a
     inner join article_entities as b
         on a.article_id = b.article_id
-        and a.canonical < b.canonical
-    group by a.canonical, a.label, b.canonical, b.label
+        and a.entity_id < b.entity_id
+),
+
+-- Two entities of one name (Russia the GPE, Russia the ORG) are not a pair.
+same_name as (
+    select
+        a.entity_id as id_a,
+        b.entity_id as id_b
+    from wanted_entities as a
+    inner join wanted_entities as b
+        on a.canonical = b.canonical
+        and a.entity_id < b.entity_id
+),
+
+pair_counts as (
+    select
+        pair_articles.id_a,
+        pair_articles.id_b,
+        count(*) as articles
+    from pair_articles
+    anti join same_name using (id_a, id_b)
+    group by pair_articles.id_a, pair_articles.id_b
+),
+
+-- Pairs rank by articles first, so only pairs with at least as many articles as the top_n-th best can be
+-- in the answer: outlets and days are worked out for those alone.
+threshold as (
+    select coalesce(min(articles), 0) as articles
+    from (select articles from pair_counts order by articles desc limit (select top_n from params))
+),
+
+candidates as (
+    select pair_counts.*
+    from pair_counts
+    where pair_counts.articles >= (select articles from threshold)
+),
+
+details as (
+    select
+        candidates.id_a,
+        candidates.id_b,
+        candidates.articles,
+        count(distinct relevant_articles.outlet) as outlets,
+        min(relevant_articles.published_day) as first_day,
+        max(relevant_articles.published_day) as last_day
+    from candidates
+    inner join pair_articles using (id_a, id_b)
+    inner join relevant_articles using (article_id)
+    group by candidates.id_a, candidates.id_b, candidates.articles
+),
+
+named as (
+    select
+        case when a.canonical < b.canonical then a.canonical else b.canonical end as entity_a,
+        case when a.canonical < b.canonical then a.label else b.label end as label_a,
+        case when a.canonical < b.canonical then b.canonical else a.canonical end as entity_b,
+        case when a.canonical < b.canonical then b.label else a.label end as label_b,
+        details.articles,
+        details.outlets,
+        details.first_day,
+        details.last_day
+    from details
+    inner join wanted_entities as a on a.entity_id = details.id_a
+    inner join wanted_entities as b on b.entity_id = details.id_b
 ),
 
 ranked as (
     select
         *,
         row_number() over (order by articles desc, outlets desc, entity_a, entity_b, label_a, label_b) as rank
-    from pairs
+    from named
 )
 
 select

@@ -27,39 +27,68 @@ relevant_articles as (
       and article_facts.published_day between params.since and params.until
 ),
 
-article_entities as (
-    select distinct
-        relevant_articles.period_start,
-        mentions.article_id,
-        entities.canonical,
-        entities.label
-    from mentions
-    inner join relevant_articles using (article_id)
-    inner join entities using (entity_id)
+wanted_entities as (
+    select
+        entities.entity_id,
+        entities.canonical
+    from entities
     cross join params
     where params.label is null or entities.label = params.label
 ),
 
-pairs as (
+-- Pairs are formed and counted on ids (the mentions table is the big one); names come in at the end.
+article_entities as (
+    select distinct
+        relevant_articles.period_start,
+        mentions.article_id,
+        mentions.entity_id
+    from mentions
+    inner join relevant_articles using (article_id)
+    where mentions.entity_id in (select entity_id from wanted_entities)
+),
+
+-- With entity set, the ids that carry that name.
+focus as (
+    select wanted_entities.entity_id
+    from wanted_entities
+    cross join params
+    where lower(wanted_entities.canonical) = params.entity
+),
+
+pair_counts as (
     select
         a.period_start,
-        a.canonical as entity_a,
-        b.canonical as entity_b,
-        count(distinct a.article_id) as articles
+        a.entity_id as id_a,
+        b.entity_id as id_b,
+        count(*) as articles
     from article_entities as a
     inner join article_entities as b
         on a.article_id = b.article_id
-        and a.canonical < b.canonical
+        and a.entity_id < b.entity_id
     cross join params
-    where params.entity is null or lower(a.canonical) = params.entity or lower(b.canonical) = params.entity
-    group by a.period_start, a.canonical, b.canonical
+    where params.entity is null
+       or a.entity_id in (select entity_id from focus)
+       or b.entity_id in (select entity_id from focus)
+    group by a.period_start, a.entity_id, b.entity_id
+),
+
+named as (
+    select
+        pair_counts.period_start,
+        least(a.canonical, b.canonical) as entity_a,
+        greatest(a.canonical, b.canonical) as entity_b,
+        pair_counts.articles
+    from pair_counts
+    inner join wanted_entities as a on a.entity_id = pair_counts.id_a
+    inner join wanted_entities as b on b.entity_id = pair_counts.id_b
+    where a.canonical <> b.canonical
 ),
 
 ranked as (
     select
         *,
         row_number() over (partition by period_start order by articles desc, entity_a, entity_b) as rank
-    from pairs
+    from named
 )
 
 select

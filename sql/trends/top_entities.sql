@@ -15,60 +15,56 @@ with params as (
         coalesce(getvariable('fold_demonyms')::boolean, false) as fold_demonyms
 ),
 
-folded_mentions as (
+relevant_articles as (
     select
-        mention_facts.article_id,
-        mention_facts.outlet,
-        mention_facts.published_day,
-        case when params.fold_demonyms then mention_facts.counts_as_entity_id else mention_facts.entity_id end
-            as entity_id
-    from mention_facts
-    cross join params
-),
-
-relevant as (
-    select article_topics.article_id
-    from article_topics
+        article_facts.article_id,
+        article_facts.outlet,
+        article_facts.published_day
+    from article_facts
+    inner join article_topics using (article_id)
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
+      and article_facts.published_day between params.since and params.until
 ),
 
-relevant_mentions as (
+-- Each entity and the entity it counts as: itself, or with fold_demonyms a demonym's country.
+counted_as as (
     select
-        folded_mentions.entity_id,
-        entities.canonical,
-        entities.label,
-        folded_mentions.article_id,
-        folded_mentions.outlet,
-        folded_mentions.published_day
-    from folded_mentions
-    inner join relevant using (article_id)
-    inner join entities using (entity_id)
+        entities.entity_id,
+        case when params.fold_demonyms then coalesce(entities.country_entity_id, entities.entity_id)
+            else entities.entity_id end as counted_id
+    from entities
     cross join params
-    where folded_mentions.published_day between params.since and params.until
-      and (params.label is null or entities.label = params.label)
 ),
 
+-- Counted on ids (the mentions table is the big one); names come in for the totals only.
 totals as (
     select
-        entity_id,
-        canonical,
-        label,
-        count(distinct article_id) as articles,
+        counted_as.counted_id as entity_id,
+        count(distinct mentions.article_id) as articles,
         count(*) as mentions,
-        count(distinct outlet) as outlets,
-        min(published_day) as first_day,
-        max(published_day) as last_day
-    from relevant_mentions
-    group by entity_id, canonical, label
+        count(distinct relevant_articles.outlet) as outlets,
+        min(relevant_articles.published_day) as first_day,
+        max(relevant_articles.published_day) as last_day
+    from mentions
+    inner join relevant_articles using (article_id)
+    inner join counted_as using (entity_id)
+    group by counted_as.counted_id
 ),
 
 ranked as (
     select
-        *,
-        row_number() over (order by articles desc, mentions desc, canonical, label) as rank
+        totals.*,
+        entities.canonical,
+        entities.label,
+        row_number() over (
+            order by totals.articles desc, totals.mentions desc, entities.canonical, entities.label
+        ) as rank
     from totals
+    inner join entities using (entity_id)
+    cross join params
+    where params.label is null or entities.label = params.label
 )
 
 select

@@ -15,60 +15,54 @@ with params as (
         coalesce(getvariable('fold_demonyms')::boolean, false) as fold_demonyms
 ),
 
-relevant as (
-    select article_topics.article_id
-    from article_topics
+relevant_articles as (
+    select
+        article_facts.article_id,
+        cast(date_trunc('week', article_facts.published_day) as date) as week
+    from article_facts
+    inner join article_topics using (article_id)
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
+      and article_facts.published_day between params.since and params.until
 ),
 
-folded_mentions as (
+-- Each entity and the entity it counts as: itself, or with fold_demonyms a demonym's country.
+counted_as as (
     select
-        mention_facts.published_week,
-        mention_facts.published_day,
-        mention_facts.article_id,
-        case when params.fold_demonyms then mention_facts.counts_as_entity_id else mention_facts.entity_id end
-            as entity_id
-    from mention_facts
+        entities.entity_id,
+        case when params.fold_demonyms then coalesce(entities.country_entity_id, entities.entity_id)
+            else entities.entity_id end as counted_id
+    from entities
     cross join params
 ),
 
-relevant_mentions as (
-    select
-        folded_mentions.published_week,
-        folded_mentions.entity_id,
-        entities.canonical,
-        entities.label,
-        folded_mentions.article_id
-    from folded_mentions
-    inner join relevant using (article_id)
-    inner join entities using (entity_id)
-    cross join params
-    where folded_mentions.published_day between params.since and params.until
-      and (params.label is null or entities.label = params.label)
-),
-
+-- Counted on ids (the mentions table is the big one); names come in for the weekly totals only.
 weekly as (
     select
-        published_week as week,
-        entity_id,
-        canonical,
-        label,
-        count(distinct article_id) as articles,
+        relevant_articles.week,
+        counted_as.counted_id as entity_id,
+        count(distinct mentions.article_id) as articles,
         count(*) as mentions
-    from relevant_mentions
-    group by published_week, entity_id, canonical, label
+    from mentions
+    inner join relevant_articles using (article_id)
+    inner join counted_as using (entity_id)
+    group by relevant_articles.week, counted_as.counted_id
 ),
 
 ranked as (
     select
-        *,
+        weekly.*,
+        entities.canonical,
+        entities.label,
         row_number() over (
-            partition by week
-            order by articles desc, mentions desc, canonical, label
+            partition by weekly.week
+            order by weekly.articles desc, weekly.mentions desc, entities.canonical, entities.label
         ) as rank
     from weekly
+    inner join entities using (entity_id)
+    cross join params
+    where params.label is null or entities.label = params.label
 )
 
 select
