@@ -12,7 +12,7 @@ syndicated copy of an earlier story, a few percent are undated or carry quality 
 titles and texts are drawn from a Zipf vocabulary so the search index has a realistic long tail.
 
 Rows are loaded through `etl.store.bulk_insert` (Arrow, INSERT … SELECT … ON CONFLICT, one transaction per
-batch) and the search terms through `etl.store.index_terms` (the load path's SQL). Printed: rows/s per
+batch) and the search terms through `etl.store.index_articles` (the load path's SQL). Printed: rows/s per
 table, then the median of --repeat runs (after one warm-up run) of every query in sql/trends with its
 default parameters (a few get realistic ones, listed in QUERY_PARAMS), and of keyword searches for rare,
 common and combined words. Targets on the project's 2-core machine: mentions >= 1M rows/s, every trend
@@ -276,7 +276,7 @@ def load(con, scale: float, rng: np.random.Generator) -> None:  # type: ignore[n
             seconds[name] = seconds.get(name, 0.0) + took
         ids = chunk["articles"].column("article_id").to_pylist()
         before = con.execute("select count(*) from article_terms").fetchone()[0]
-        _, took = timed(store.index_terms, con, ids)
+        _, took = timed(store.index_articles, con, ids)
         rows["article_terms"] = (
             rows.get("article_terms", 0)
             + con.execute("select count(*) from article_terms").fetchone()[0]

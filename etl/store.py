@@ -39,6 +39,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Double,
     Float,
@@ -50,6 +51,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     column,
     func,
     literal_column,
@@ -97,7 +99,7 @@ __all__ = [
     "feed_sources",
     "feed_states",
     "finish_run",
-    "index_terms",
+    "index_articles",
     "known_canonical_urls",
     "listed_items",
     "load_articles",
@@ -311,7 +313,9 @@ annotation_versions = Table(
 mentions = Table(
     "mentions",
     metadata,
-    _id_pk("mention_id"),  # stable_id("mention", article_id, start, end, label)
+    # stable_id("mention", article_id, start, end, label); unique, but no key (migration 0003): rows are
+    # only written with their article.
+    Column("mention_id", BigInteger, nullable=False),
     Column("article_id", BigInteger),
     Column("entity_id", BigInteger),
     Column("text", String),
@@ -326,7 +330,8 @@ mentions = Table(
 quotes = Table(
     "quotes",
     metadata,
-    _id_pk("quote_id"),  # stable_id("quote", article_id, quote_start, quote_end)
+    # stable_id("quote", article_id, quote_start, quote_end); unique, but no key, as mentions.
+    Column("quote_id", BigInteger, nullable=False),
     Column("article_id", BigInteger),
     Column("quote", String),
     Column("quote_start", Integer),
@@ -388,6 +393,18 @@ search_stopwords = Table(
     "search_stopwords",
     metadata,
     Column("term", String, primary_key=True),
+)
+
+# What the entity trend queries count (migration 0003): per article, each entity it mentions, how often,
+# and the article's UTC publication day (fetch day when undated). Kept in step with `mentions` by the loads
+# and by re-tagging, in the same transactions.
+article_entities = Table(
+    "article_entities",
+    metadata,
+    Column("article_id", BigInteger, nullable=False),
+    Column("entity_id", BigInteger, nullable=False),
+    Column("mentions", Integer, nullable=False),
+    Column("published_day", Date, nullable=False),
 )
 
 # A term: a maximal run of letters and digits of the lower-cased title and text, 2 to 40 characters, not
@@ -703,6 +720,8 @@ def _arrow_type(col: Column[Any]) -> pa.DataType:
         return pa.bool_()
     if isinstance(sql_type, DateTime):
         return pa.timestamp("us", tz="UTC")
+    if isinstance(sql_type, Date):
+        return pa.date32()
     if isinstance(sql_type, ARRAY):
         return pa.list_(pa.int64() if isinstance(sql_type.item_type, BigInteger) else pa.string())
     if isinstance(sql_type, JSON):
@@ -728,6 +747,11 @@ def _insert_do_nothing_sql(t: Table, key: Sequence[str]) -> str:
     staged = _staged(t)
     stmt = insert(t).from_select([c.name for c in t.columns], select(*staged.c))
     return _sql(stmt.on_conflict_do_nothing(index_elements=list(key)))
+
+
+def _insert_sql(t: Table) -> str:
+    """A plain INSERT … SELECT for a table without a key (its rows are written only with their article)."""
+    return _sql(insert(t).from_select([c.name for c in t.columns], select(*_staged(t).c)))
 
 
 _FEED_CONFIG_COLUMNS = ("outlet", "name", "kind", "obey_robots", "host_rate")
@@ -861,8 +885,8 @@ _INSERT_SQL: dict[str, str] = {
     "entities": _entities_upsert_sql(),
     "entity_aliases": _insert_do_nothing_sql(entity_aliases, ["entity_id", "alias", "source"]),
     "annotation_versions": _insert_do_nothing_sql(annotation_versions, ["annotation_version"]),
-    "mentions": _insert_do_nothing_sql(mentions, ["mention_id"]),
-    "quotes": _insert_do_nothing_sql(quotes, ["quote_id"]),
+    "mentions": _insert_sql(mentions),
+    "quotes": _insert_sql(quotes),
     "article_topics": _insert_do_nothing_sql(article_topics, ["article_id", "topic"]),
     "article_fingerprints": _insert_do_nothing_sql(article_fingerprints, ["article_id"]),
     "article_bands": _insert_do_nothing_sql(article_bands, ["band_key", "article_id"]),
@@ -926,12 +950,13 @@ def bulk_insert(con: duckdb.DuckDBPyConnection, table_name: str, data: pa.Table)
         return _count(con, t) - before
 
 
-def index_terms(con: duckdb.DuckDBPyConnection, article_ids: Sequence[int]) -> None:
-    """Fill article_terms for stored articles (one transaction): what `load_articles` does for the
-    articles it loads, for articles written by `bulk_insert`. Only for articles without terms yet: the
-    table has no key (see article_terms), so indexing an article twice lists its terms twice."""
+def index_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[int]) -> None:
+    """Write the rows derived from stored articles and their mentions (article_terms, article_entities),
+    in one transaction: what `load_articles` does for the articles it loads, for articles and mentions
+    written by `bulk_insert`. Only for articles without derived rows yet: those tables have no key (rows
+    are written with their article), so indexing an article twice lists it twice."""
     with _transaction(con):
-        _run_with_ids(con, _TERMS_INSERT_SQL, list(article_ids), _TERMS_PARAMS)
+        _derive_article_rows(con, list(article_ids), terms=True)
 
 
 def _count(con: duckdb.DuckDBPyConnection, t: Table) -> int:
@@ -1330,8 +1355,8 @@ def load_articles(
             _stage_insert(con, t, rows_by_table[t.name])
         after = {t.name: _count(con, t) for t in _ARTICLE_TABLES}
         if fresh:
-            # Only articles inserted just now: their terms cannot be stored yet, so no key is needed.
-            _run_with_ids(con, _TERMS_INSERT_SQL, [t.article.article_id for t in fresh], _TERMS_PARAMS)
+            # Only articles inserted just now: their derived rows cannot be stored yet, so no key is needed.
+            _derive_article_rows(con, [t.article.article_id for t in fresh], terms=True)
 
     inserted = {name: after[name] - before[name] for name in before}
     return LoadCounts(
@@ -1820,7 +1845,9 @@ def _delete_for_articles_sql(t: Table, *, topics: bool = False) -> str:
     return _sql(stmt)
 
 
-_DELETE_TAGS_SQL = {t.name: _delete_for_articles_sql(t) for t in (mentions, quotes, article_topics)}
+_DELETE_TAGS_SQL = {
+    t.name: _delete_for_articles_sql(t) for t in (mentions, quotes, article_topics, article_entities)
+}
 _DELETE_TOPIC_SQL = _delete_for_articles_sql(article_topics, topics=True)
 _SET_VERSION_SQL = _sql(
     articles.update()
@@ -1852,6 +1879,49 @@ def _terms_insert_sql() -> str:
 
 
 _TERMS_INSERT_SQL = _terms_insert_sql()
+
+
+def _utc_day(ts: Any) -> Any:
+    """The UTC calendar day of a TIMESTAMPTZ from its epoch microseconds: what
+    cast(timezone('UTC', ts) as date) gives, without ICU's time-zone machinery (ten times faster)."""
+    days = cast(func.floor(func.epoch_us(ts) / literal_column("86400000000.0")), Integer)
+    return literal_column("DATE '1970-01-01'") + days
+
+
+def _article_entities_insert_sql() -> str:
+    """INSERT the article_entities rows of the articles staged in `staged_article_ids`, from their
+    stored mentions."""
+    day = _utc_day(func.coalesce(articles.c.published, articles.c.fetched_at))
+    counts = (
+        select(
+            mentions.c.article_id,
+            mentions.c.entity_id,
+            func.count().label("mentions"),
+            func.any_value(day).label("published_day"),
+        )
+        .select_from(mentions.join(articles, mentions.c.article_id == articles.c.article_id))
+        .where(
+            mentions.c.article_id.in_(select(_ARTICLE_IDS.c.article_id)),
+            mentions.c.entity_id.is_not(None),
+        )
+        .group_by(mentions.c.article_id, mentions.c.entity_id)
+    )
+    return _sql(
+        insert(article_entities).from_select(["article_id", "entity_id", "mentions", "published_day"], counts)
+    )
+
+
+_ARTICLE_ENTITIES_INSERT_SQL = _article_entities_insert_sql()
+
+
+def _derive_article_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[int], *, terms: bool) -> None:
+    """Write the rows derived from stored articles and their mentions (article_entities, and with
+    `terms` article_terms) for these articles, inside the caller's transaction."""
+    if terms:
+        _run_with_ids(con, _TERMS_INSERT_SQL, ids, _TERMS_PARAMS)
+    _run_with_ids(con, _ARTICLE_ENTITIES_INSERT_SQL, ids)
+
+
 _TERMS_PARAMS = [TERM_PATTERN, TERM_MIN_LENGTH, TERM_MAX_LENGTH]
 
 
@@ -1884,6 +1954,7 @@ def replace_tags(con: duckdb.DuckDBPyConnection, batch: Sequence[ArticleTags]) -
         for t in _TAG_TABLES:
             _stage_insert(con, t, rows.rows(t.name))
         after = {t.name: _count(con, t) for t in _TAG_TABLES}
+        _derive_article_rows(con, ids, terms=False)
         _run_with_ids(con, _SET_VERSION_SQL, ids, [versions.pop() or None])
     return LoadCounts(
         entities=after["entities"] - before["entities"],

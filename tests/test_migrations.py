@@ -3,6 +3,7 @@ the one etl/store.py declares, and keyword-search terms are the same whether bac
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,11 @@ def make_pre_alembic_database(path: Path, version: int) -> None:
         store.load_articles(con, make_batch(), run_id="old")
         for view in VIEWS:
             con.execute(f"drop view {view}")
-        for table in ("alembic_version", "article_terms", "search_stopwords"):
+        for table in ("alembic_version", "article_terms", "search_stopwords", "article_entities"):
             con.execute(f"drop table {table}")
+        # Before revision 0003 mentions and quotes had primary keys.
+        con.execute("alter table mentions add primary key (mention_id)")
+        con.execute("alter table quotes add primary key (quote_id)")
         if version == 1:
             for table, column in V2_COLUMNS:
                 con.execute(f"alter table {table} drop column {column}")
@@ -85,8 +89,9 @@ def test_a_pre_alembic_database_upgrades_without_losing_rows(tmp_path: Path, ver
             (str(store.SCHEMA_VERSION),)
         ]
         assert rows(con, "select count(*) from mention_facts") == [(len(before["mentions"]),)]
-        # The terms of stored articles are backfilled exactly as a load would have written them.
+        # The derived rows of stored articles are backfilled exactly as a load would have written them.
         backfilled = rows(con, "select term, article_id from article_terms order by all")
+        entities_backfilled = rows(con, "select * from article_entities order by all")
     finally:
         con.close()
 
@@ -95,6 +100,8 @@ def test_a_pre_alembic_database_upgrades_without_losing_rows(tmp_path: Path, ver
         store.upgrade(fresh, SQL_DIR)
         store.load_articles(fresh, make_batch(), run_id="new")
         assert rows(fresh, "select term, article_id from article_terms order by all") == backfilled
+        assert rows(fresh, "select * from article_entities order by all") == entities_backfilled
+        assert entities_backfilled
     finally:
         fresh.close()
 
@@ -203,5 +210,45 @@ def test_db_upgrade_command(tmp_path: Path) -> None:
     con = store.connect(path, read_only=True)
     try:
         assert store.current_revision(con) == store.schema_revisions()[-1]
+    finally:
+        con.close()
+
+
+ARTICLE_ENTITIES_FROM_MENTIONS = """
+select
+    mentions.article_id,
+    mentions.entity_id,
+    count(*),
+    any_value(cast(timezone('UTC', coalesce(articles.published, articles.fetched_at)) as date))
+from mentions
+inner join articles using (article_id)
+group by all
+order by all
+"""
+
+
+def test_article_entities_follow_loads_and_retagging(tmp_path: Path) -> None:
+    con = store.connect(tmp_path / "ae.duckdb")
+    try:
+        store.upgrade(con, SQL_DIR)
+        batch = make_batch()
+        store.load_articles(con, batch, run_id="r")
+        expected = rows(con, ARTICLE_ENTITIES_FROM_MENTIONS)
+        assert rows(con, "select * from article_entities order by all") == expected
+        # Putin is mentioned twice in A1 (full name, then surname folded into it): one row, 2 mentions.
+        a1 = batch[1].article.article_id
+        putin = store.entity_id_of("Vladimir Putin", "PERSON")
+        assert rows(
+            con, "select mentions from article_entities where article_id = ? and entity_id = ?", [a1, putin]
+        ) == [(2,)]
+        # Re-tagging A1 with one mention only replaces its rows, in step with mentions.
+        only_nato = dataclasses.replace(
+            batch[1].tagging, entities=batch[1].tagging.entities[-1:], annotation_version="v2"
+        )
+        store.replace_tags(con, [store.ArticleTags(a1, batch[1].article.published, only_nato)])
+        assert rows(con, "select * from article_entities order by all") == rows(
+            con, ARTICLE_ENTITIES_FROM_MENTIONS
+        )
+        assert rows(con, "select count(*) from article_entities where article_id = ?", [a1]) == [(1,)]
     finally:
         con.close()

@@ -48,6 +48,7 @@ TABLES = {
     "schema_info",
     "article_terms",
     "search_stopwords",
+    "article_entities",
 }
 # Tables the migrations fill with reference rows of their own, not with anything loaded.
 SEEDED = {"schema_info", "search_stopwords"}
