@@ -65,7 +65,8 @@ def upgrade() -> None:
             count(*) AS mentions,
             any_value(
                 DATE '1970-01-01' + CAST(
-                    floor(epoch_us(coalesce(articles.published, articles.fetched_at)) / 86400000000.0) AS INTEGER
+                    floor(epoch_us(coalesce(articles.published, articles.fetched_at)) / 86400000000.0)
+                    AS INTEGER
                 )
             ) AS published_day
         FROM mentions
