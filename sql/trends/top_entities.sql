@@ -15,56 +15,107 @@ with params as (
         coalesce(getvariable('fold_demonyms')::boolean, false) as fold_demonyms
 ),
 
-relevant_articles as (
-    select
-        article_facts.article_id,
-        article_facts.outlet,
-        article_facts.published_day
-    from article_facts
-    inner join article_topics using (article_id)
+relevant as (
+    select article_topics.article_id
+    from article_topics
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
-      and article_facts.published_day between params.since and params.until
 ),
 
--- Each entity and the entity it counts as: itself, or with fold_demonyms a demonym's country.
-counted_as as (
+-- With fold_demonyms, a demonym ("Russian") counts as its country.
+folds as (
     select
         entities.entity_id,
-        case when params.fold_demonyms then coalesce(entities.country_entity_id, entities.entity_id)
-            else entities.entity_id end as counted_id
+        entities.country_entity_id as counted_id
     from entities
     cross join params
+    where params.fold_demonyms
+      and entities.country_entity_id is not null
 ),
 
--- Counted on ids (the mentions table is the big one); names come in for the totals only.
+-- article_entities has one row per article and entity, so distinct articles are rows; only folding can
+-- put two rows of one article under one entity (Russian and Russia), and only then are they merged.
+relevant_rows as (
+    select
+        coalesce(folds.counted_id, article_entities.entity_id) as entity_id,
+        article_entities.article_id,
+        article_entities.mentions,
+        article_entities.published_day
+    from article_entities
+    left join folds using (entity_id)
+    cross join params
+    where article_entities.published_day between params.since and params.until
+      and article_entities.article_id in (select article_id from relevant)
+),
+
+per_article as (
+    select relevant_rows.*
+    from relevant_rows
+    cross join params
+    where not params.fold_demonyms
+    union all
+    select
+        relevant_rows.entity_id,
+        relevant_rows.article_id,
+        sum(relevant_rows.mentions) as mentions,
+        any_value(relevant_rows.published_day) as published_day
+    from relevant_rows
+    cross join params
+    where params.fold_demonyms
+    group by relevant_rows.entity_id, relevant_rows.article_id
+),
+
 totals as (
     select
-        counted_as.counted_id as entity_id,
-        count(distinct mentions.article_id) as articles,
-        count(*) as mentions,
-        count(distinct relevant_articles.outlet) as outlets,
-        min(relevant_articles.published_day) as first_day,
-        max(relevant_articles.published_day) as last_day
-    from mentions
-    inner join relevant_articles using (article_id)
-    inner join counted_as using (entity_id)
-    group by counted_as.counted_id
+        per_article.entity_id,
+        count(*) as articles,
+        sum(per_article.mentions) as mentions,
+        min(per_article.published_day) as first_day,
+        max(per_article.published_day) as last_day
+    from per_article
+    cross join params
+    where params.label is null
+       or per_article.entity_id in (select entity_id from entities where entities.label = params.label)
+    group by per_article.entity_id
+),
+
+-- Entities rank by articles first, so only those with at least as many articles as the top_n-th can be in
+-- the answer: their outlets are counted, nobody else's.
+threshold as (
+    select coalesce(min(articles), 0) as articles
+    from (select articles from totals order by articles desc limit (select top_n from params))
+),
+
+candidates as (
+    select
+        totals.*,
+        entities.canonical,
+        entities.label
+    from totals
+    inner join entities using (entity_id)
+    where totals.articles >= (select articles from threshold)
+),
+
+outlets as (
+    select
+        per_article.entity_id,
+        count(distinct articles.outlet) as outlets
+    from per_article
+    inner join articles using (article_id)
+    where per_article.entity_id in (select entity_id from candidates)
+    group by per_article.entity_id
 ),
 
 ranked as (
     select
-        totals.*,
-        entities.canonical,
-        entities.label,
+        candidates.*,
+        outlets.outlets,
         row_number() over (
-            order by totals.articles desc, totals.mentions desc, entities.canonical, entities.label
+            order by candidates.articles desc, candidates.mentions desc, candidates.canonical, candidates.label
         ) as rank
-    from totals
-    inner join entities using (entity_id)
-    cross join params
-    where params.label is null or entities.label = params.label
+    from candidates
+    inner join outlets using (entity_id)
 )
 
 select

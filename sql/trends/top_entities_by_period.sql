@@ -1,5 +1,5 @@
 -- name: top_entities_by_period
--- description: Per period, the top entities by the number of distinct topic-relevant articles that mention them, with mentions and outlets.
+-- description: Per period, the top entities by the number of distinct topic-relevant articles that mention them, with their mentions.
 -- params: period (text, default week), since (date), until (date), topic (text, default russian_interference), limit (int, default 10), label (text, optional), outlet (text, optional)
 --
 -- period is day, week (Monday, UTC), month, quarter or year; limit is per period. label filters on the
@@ -16,57 +16,85 @@ with params as (
         getvariable('outlet')::varchar as outlet
 ),
 
-relevant_articles as (
-    select
-        article_facts.article_id,
-        article_facts.outlet,
-        cast(date_trunc(params.period, article_facts.published_day) as date) as period_start
-    from article_facts
-    inner join article_topics using (article_id)
+relevant as (
+    select article_topics.article_id
+    from article_topics
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
-      and article_facts.published_day between params.since and params.until
-      and (params.outlet is null or article_facts.outlet = params.outlet)
+      and (
+          params.outlet is null
+          or article_topics.article_id in (select article_id from articles where articles.outlet = params.outlet)
+      )
 ),
 
--- Aggregate on ids first and name the entities last: the mentions table is the big one.
+-- article_entities has one row per article and entity: distinct articles are rows.
 per_period as (
     select
-        relevant_articles.period_start,
-        mentions.entity_id,
-        count(distinct mentions.article_id) as articles,
-        count(*) as mentions,
-        count(distinct relevant_articles.outlet) as outlets
-    from mentions
-    inner join relevant_articles using (article_id)
-    group by relevant_articles.period_start, mentions.entity_id
+        cast(date_trunc((select period from params), article_entities.published_day) as date) as period_start,
+        article_entities.entity_id,
+        count(*) as articles,
+        sum(article_entities.mentions) as mentions
+    from article_entities
+    cross join params
+    where article_entities.published_day between params.since and params.until
+      and article_entities.article_id in (select article_id from relevant)
+      and (
+          params.label is null
+          or article_entities.entity_id in (select entity_id from entities where entities.label = params.label)
+      )
+    group by all
+),
+
+-- Articles and mentions decide the ranks except for ties: each period's top_n-th (articles, mentions)
+-- is found first (a top-n aggregate, no sort), and only the rows reaching it are named and ranked.
+scored as (
+    select
+        per_period.*,
+        per_period.articles * 4294967296 + per_period.mentions as score
+    from per_period
+),
+
+cutoffs as (
+    select
+        scored.period_start,
+        list_min(max(scored.score, params.top_n)) as cutoff
+    from scored
+    cross join params
+    group by scored.period_start
 ),
 
 ranked as (
     select
-        per_period.*,
+        scored.period_start,
+        scored.entity_id,
+        scored.articles,
+        scored.mentions,
         entities.canonical,
         entities.label,
         row_number() over (
-            partition by per_period.period_start
-            order by per_period.articles desc, per_period.mentions desc, entities.canonical, entities.label
+            partition by scored.period_start
+            order by scored.articles desc, scored.mentions desc, entities.canonical, entities.label
         ) as rank
-    from per_period
+    from scored
+    inner join cutoffs using (period_start)
     inner join entities using (entity_id)
+    where scored.score >= cutoffs.cutoff
+),
+
+shown as (
+    select ranked.*
+    from ranked
     cross join params
-    where params.label is null or entities.label = params.label
+    where ranked.rank <= params.top_n
 )
 
 select
-    ranked.period_start,
-    ranked.rank,
-    ranked.canonical,
-    ranked.label,
-    ranked.articles,
-    ranked.mentions,
-    ranked.outlets
-from ranked
-cross join params
-where ranked.rank <= params.top_n
-order by ranked.period_start, ranked.rank;
+    shown.period_start,
+    shown.rank,
+    shown.canonical,
+    shown.label,
+    shown.articles,
+    shown.mentions
+from shown
+order by shown.period_start, shown.rank;

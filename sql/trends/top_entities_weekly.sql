@@ -15,54 +15,104 @@ with params as (
         coalesce(getvariable('fold_demonyms')::boolean, false) as fold_demonyms
 ),
 
-relevant_articles as (
-    select
-        article_facts.article_id,
-        cast(date_trunc('week', article_facts.published_day) as date) as week
-    from article_facts
-    inner join article_topics using (article_id)
+relevant as (
+    select article_topics.article_id
+    from article_topics
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
-      and article_facts.published_day between params.since and params.until
 ),
 
--- Each entity and the entity it counts as: itself, or with fold_demonyms a demonym's country.
-counted_as as (
+-- With fold_demonyms, a demonym ("Russian") counts as its country.
+folds as (
     select
         entities.entity_id,
-        case when params.fold_demonyms then coalesce(entities.country_entity_id, entities.entity_id)
-            else entities.entity_id end as counted_id
+        entities.country_entity_id as counted_id
     from entities
     cross join params
+    where params.fold_demonyms
+      and entities.country_entity_id is not null
 ),
 
--- Counted on ids (the mentions table is the big one); names come in for the weekly totals only.
+-- article_entities has one row per article and entity, so distinct articles are rows; only folding can
+-- put two rows of one article under one entity (Russian and Russia), and only then are they merged.
+relevant_rows as (
+    select
+        cast(date_trunc('week', article_entities.published_day) as date) as week,
+        coalesce(folds.counted_id, article_entities.entity_id) as entity_id,
+        article_entities.article_id,
+        article_entities.mentions
+    from article_entities
+    left join folds using (entity_id)
+    cross join params
+    where article_entities.published_day between params.since and params.until
+      and article_entities.article_id in (select article_id from relevant)
+),
+
+per_article as (
+    select relevant_rows.*
+    from relevant_rows
+    cross join params
+    where not params.fold_demonyms
+    union all
+    select
+        relevant_rows.week,
+        relevant_rows.entity_id,
+        relevant_rows.article_id,
+        sum(relevant_rows.mentions) as mentions
+    from relevant_rows
+    cross join params
+    where params.fold_demonyms
+    group by relevant_rows.week, relevant_rows.entity_id, relevant_rows.article_id
+),
+
 weekly as (
     select
-        relevant_articles.week,
-        counted_as.counted_id as entity_id,
-        count(distinct mentions.article_id) as articles,
-        count(*) as mentions
-    from mentions
-    inner join relevant_articles using (article_id)
-    inner join counted_as using (entity_id)
-    group by relevant_articles.week, counted_as.counted_id
+        per_article.week,
+        per_article.entity_id,
+        count(*) as articles,
+        sum(per_article.mentions) as mentions
+    from per_article
+    cross join params
+    where params.label is null
+       or per_article.entity_id in (select entity_id from entities where entities.label = params.label)
+    group by per_article.week, per_article.entity_id
+),
+
+-- Ranking hundreds of thousands of (week, entity) rows by name is the slow part; articles and mentions
+-- decide the ranks except for ties, so each week's top_n-th (articles, mentions) is found first (a
+-- top-n aggregate, no sort) and only the rows reaching it are named and ranked.
+scored as (
+    select
+        weekly.*,
+        weekly.articles * 4294967296 + weekly.mentions as score
+    from weekly
+),
+
+cutoffs as (
+    select
+        scored.week,
+        list_min(max(scored.score, params.top_n)) as cutoff
+    from scored
+    cross join params
+    group by scored.week
 ),
 
 ranked as (
     select
-        weekly.*,
+        scored.week,
+        scored.articles,
+        scored.mentions,
         entities.canonical,
         entities.label,
         row_number() over (
-            partition by weekly.week
-            order by weekly.articles desc, weekly.mentions desc, entities.canonical, entities.label
+            partition by scored.week
+            order by scored.articles desc, scored.mentions desc, entities.canonical, entities.label
         ) as rank
-    from weekly
+    from scored
+    inner join cutoffs using (week)
     inner join entities using (entity_id)
-    cross join params
-    where params.label is null or entities.label = params.label
+    where scored.score >= cutoffs.cutoff
 )
 
 select
