@@ -13,17 +13,12 @@ with params as (
         upper(getvariable('label')::varchar) as label
 ),
 
-relevant_articles as (
-    select
-        article_facts.article_id,
-        article_facts.outlet,
-        article_facts.published_day
-    from article_facts
-    inner join article_topics using (article_id)
+relevant as (
+    select article_topics.article_id
+    from article_topics
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
-      and article_facts.published_day between params.since and params.until
 ),
 
 wanted_entities as (
@@ -36,25 +31,17 @@ wanted_entities as (
     where params.label is null or entities.label = params.label
 ),
 
--- Pairs are formed and counted on ids (the mentions table is the big one); names come in at the end.
-article_entities as (
-    select distinct
-        mentions.article_id,
-        mentions.entity_id
-    from mentions
-    inner join relevant_articles using (article_id)
-    where mentions.entity_id in (select entity_id from wanted_entities)
-),
-
-pair_articles as (
+-- Pairs are formed and counted on ids; names come in at the end. article_entities has one row per
+-- article and entity.
+article_rows as (
     select
-        a.article_id,
-        a.entity_id as id_a,
-        b.entity_id as id_b
-    from article_entities as a
-    inner join article_entities as b
-        on a.article_id = b.article_id
-        and a.entity_id < b.entity_id
+        article_entities.article_id,
+        article_entities.entity_id,
+        article_entities.published_day
+    from article_entities
+    cross join params
+    where article_entities.published_day between params.since and params.until
+      and article_entities.article_id in (select article_id from relevant)
 ),
 
 -- Two entities of one name (Russia the GPE, Russia the ORG) are not a pair.
@@ -68,14 +55,75 @@ same_name as (
         and a.entity_id < b.entity_id
 ),
 
+-- Pruning, exact: a pair is in at most as many articles as the rarer of its entities. The top_n-th best
+-- pair among the most frequent entities (the seeds) is a floor for the top_n-th best pair overall, so
+-- only entities in at least that many articles can be in the answer, and only they are paired below.
+entity_counts as (
+    select
+        article_rows.entity_id,
+        count(*) as articles
+    from article_rows
+    cross join params
+    where params.label is null
+       or article_rows.entity_id in (select entity_id from entities where entities.label = params.label)
+    group by article_rows.entity_id
+),
+
+seed_rows as (
+    select article_rows.*
+    from article_rows
+    where article_rows.entity_id in (
+        select entity_id from entity_counts order by articles desc limit (select 3 * top_n + 10 from params)
+    )
+),
+
+seed_pairs as (
+    select count(*) as articles
+    from seed_rows as a
+    inner join seed_rows as b
+        on a.article_id = b.article_id
+        and a.entity_id < b.entity_id
+    anti join same_name on same_name.id_a = a.entity_id and same_name.id_b = b.entity_id
+    group by a.entity_id, b.entity_id
+),
+
+pair_floor as (
+    select case when count(*) < (select top_n from params) then 1 else min(articles) end as articles
+    from (select articles from seed_pairs order by articles desc limit (select top_n from params))
+),
+
+eligible_rows as (
+    select article_rows.*
+    from article_rows
+    where article_rows.entity_id in (
+        select entity_id from entity_counts where articles >= (select articles from pair_floor)
+    )
+),
+
+pair_articles as (
+    select
+        a.article_id,
+        a.published_day,
+        a.entity_id as id_a,
+        b.entity_id as id_b
+    from eligible_rows as a
+    inner join eligible_rows as b
+        on a.article_id = b.article_id
+        and a.entity_id < b.entity_id
+),
+
 pair_counts as (
     select
-        pair_articles.id_a,
-        pair_articles.id_b,
-        count(*) as articles
-    from pair_articles
+        grouped.*
+    from (
+        select
+            pair_articles.id_a,
+            pair_articles.id_b,
+            count(*) as articles
+        from pair_articles
+        group by pair_articles.id_a, pair_articles.id_b
+    ) as grouped
     anti join same_name using (id_a, id_b)
-    group by pair_articles.id_a, pair_articles.id_b
 ),
 
 -- Pairs rank by articles first, so only pairs with at least as many articles as the top_n-th best can be
@@ -96,12 +144,12 @@ details as (
         candidates.id_a,
         candidates.id_b,
         candidates.articles,
-        count(distinct relevant_articles.outlet) as outlets,
-        min(relevant_articles.published_day) as first_day,
-        max(relevant_articles.published_day) as last_day
+        count(distinct articles.outlet) as outlets,
+        min(pair_articles.published_day) as first_day,
+        max(pair_articles.published_day) as last_day
     from candidates
     inner join pair_articles using (id_a, id_b)
-    inner join relevant_articles using (article_id)
+    inner join articles using (article_id)
     group by candidates.id_a, candidates.id_b, candidates.articles
 ),
 
