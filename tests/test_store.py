@@ -262,7 +262,7 @@ def test_upgrade_twice_is_idempotent(db_path: Path) -> None:
         (str(store.SCHEMA_VERSION),)
     ]
     views = {r[0] for r in rows(con, "select view_name from duckdb_views() where not internal")}
-    assert views == {"article_facts", "quote_facts", "mention_facts", "story_clusters"}
+    assert views == {"article_days", "article_facts", "quote_facts", "mention_facts", "story_clusters"}
     con.close()
 
     # Upgrade on a reopened file, as a later run would do.

@@ -13,15 +13,14 @@ with params as (
 
 dated as (
     select
-        articles.outlet,
-        case when articles.published is null then 'none' else coalesce(articles.published_source, 'unknown') end
+        article_days.outlet,
+        case when article_days.published is null then 'none' else coalesce(article_days.published_source, 'unknown') end
             as date_source,
-        articles.published_confidence
-    from articles
-    inner join article_facts using (article_id)
+        article_days.published_confidence
+    from article_days
     cross join params
-    where article_facts.published_day between params.since and params.until
-      and (params.outlet is null or articles.outlet = params.outlet)
+    where article_days.published_day between params.since and params.until
+      and (params.outlet is null or article_days.outlet = params.outlet)
 ),
 
 per_source as (

@@ -13,13 +13,13 @@ with params as (
 
 window_articles as (
     select
-        article_facts.article_id,
-        article_facts.outlet,
-        article_facts.quality_flags
-    from article_facts
+        article_days.article_id,
+        article_days.outlet,
+        article_days.quality_flags
+    from article_days
     cross join params
-    where article_facts.published_day between params.since and params.until
-      and (params.outlet is null or article_facts.outlet = params.outlet)
+    where article_days.published_day between params.since and params.until
+      and (params.outlet is null or article_days.outlet = params.outlet)
 ),
 
 outlet_totals as (

@@ -33,20 +33,20 @@ hits as (
 
 found as (
     select
-        article_facts.article_id,
-        article_facts.published,
-        article_facts.published_day,
-        article_facts.outlet,
-        article_facts.title,
-        article_facts.canonical_url
+        article_days.article_id,
+        article_days.published,
+        article_days.published_day,
+        article_days.outlet,
+        article_days.title,
+        article_days.canonical_url
     from hits
-    inner join article_facts using (article_id)
+    inner join article_days using (article_id)
     cross join params
-    where article_facts.published_day between params.since and params.until
-      and (params.outlet is null or article_facts.outlet = params.outlet)
+    where article_days.published_day between params.since and params.until
+      and (params.outlet is null or article_days.outlet = params.outlet)
       and (
           params.topic is null
-          or article_facts.article_id in (
+          or article_days.article_id in (
               select article_topics.article_id
               from article_topics
               where article_topics.topic = params.topic and article_topics.relevant

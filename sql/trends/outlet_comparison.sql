@@ -13,24 +13,24 @@ with params as (
 
 window_articles as (
     select
-        article_facts.article_id,
-        article_facts.outlet,
-        article_facts.cluster_id,
-        article_facts.word_count,
+        article_days.article_id,
+        article_days.outlet,
+        article_days.cluster_id,
+        article_days.word_count,
         coalesce(article_topics.relevant, false) as relevant
-    from article_facts
+    from article_days
     cross join params
     left join article_topics
-        on article_topics.article_id = article_facts.article_id
+        on article_topics.article_id = article_days.article_id
         and article_topics.topic = params.topic
-    where article_facts.published_day between params.since and params.until
+    where article_days.published_day between params.since and params.until
 ),
 
 cluster_sizes as (
     select
         cluster_id,
         count(*) as copies
-    from article_facts
+    from article_days
     group by cluster_id
 ),
 

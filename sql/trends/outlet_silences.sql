@@ -4,7 +4,7 @@
 --
 -- A silence runs from the day after one of the outlet's publication days to the day before its next one,
 -- or, after its last one, to the last day any outlet published in the window. Only silences of at least
--- min_days days are listed. Days are publication days (UTC; fetch day when undated), as in article_facts.
+-- min_days days are listed. Days are publication days (UTC; fetch day when undated), as in article_days.
 with params as (
     select
         coalesce(getvariable('since')::date, date '1900-01-01') as since,
@@ -15,11 +15,11 @@ with params as (
 
 outlet_days as (
     select distinct
-        article_facts.outlet,
-        article_facts.published_day as day
-    from article_facts
+        article_days.outlet,
+        article_days.published_day as day
+    from article_days
     cross join params
-    where article_facts.published_day between params.since and params.until
+    where article_days.published_day between params.since and params.until
 ),
 
 window_end as (

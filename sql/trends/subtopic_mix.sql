@@ -16,15 +16,15 @@ with params as (
 
 topic_articles as (
     select
-        article_facts.article_id,
-        cast(date_trunc(params.period, article_facts.published_day) as date) as period_start
-    from article_facts
+        article_days.article_id,
+        cast(date_trunc(params.period, article_days.published_day) as date) as period_start
+    from article_days
     inner join article_topics using (article_id)
     cross join params
     where article_topics.topic = params.topic
       and article_topics.relevant
-      and article_facts.published_day between params.since and params.until
-      and (params.outlet is null or article_facts.outlet = params.outlet)
+      and article_days.published_day between params.since and params.until
+      and (params.outlet is null or article_days.outlet = params.outlet)
 ),
 
 totals as (

@@ -17,12 +17,12 @@ with params as (
 
 dated as (
     select
-        article_facts.article_id,
-        article_facts.outlet,
-        cast(date_trunc(params.period, article_facts.published_day) as date) as period_start
-    from article_facts
+        article_days.article_id,
+        article_days.outlet,
+        cast(date_trunc(params.period, article_days.published_day) as date) as period_start
+    from article_days
     cross join params
-    where article_facts.published_day between params.since and params.until
+    where article_days.published_day between params.since and params.until
 ),
 
 relevant as (
