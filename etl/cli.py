@@ -487,6 +487,18 @@ def db_upgrade(db: DbOption = None) -> None:
         con.close()
 
 
+@db_app.command("optimize")
+def db_optimize(db: DbOption = None) -> None:
+    """Sort the keyword-search index by term, so searches skip what they do not need (after large loads)."""
+    settings = _settings(db)
+    con = _writable(settings)
+    try:
+        store.optimize(con)
+    finally:
+        con.close()
+    console.print("article_terms sorted by term")
+
+
 @model_app.command("ensure")
 def model_ensure() -> None:
     """Make sure the spaCy pipeline named by NEWSWATCH_NLP_MODEL is there; download en_core_web_sm if not."""

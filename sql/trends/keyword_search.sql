@@ -31,22 +31,31 @@ hits as (
     having count(*) = (select count(*) from wanted)
 ),
 
-found as (
+-- IN, not a join, and before the other filters: the few hits are the hash table and the articles stream
+-- past it (a join built its table from every article: 0.6 s instead of 0.04 s at a million articles).
+hit_articles as (
     select
-        article_days.article_id,
-        article_days.published,
-        article_days.published_day,
-        article_days.outlet,
-        article_days.title,
-        article_days.canonical_url
-    from hits
-    inner join article_days using (article_id)
+        articles.article_id,
+        articles.published,
+        -- The UTC day, as article_days computes it (the view would compute it for every article first).
+        date '1970-01-01' + cast(floor(epoch_us(coalesce(articles.published, articles.fetched_at)) / 86400000000.0) as integer)
+            as published_day,
+        articles.outlet,
+        articles.title,
+        articles.canonical_url
+    from articles
+    where articles.article_id in (select article_id from hits)
+),
+
+found as (
+    select hit_articles.*
+    from hit_articles
     cross join params
-    where article_days.published_day between params.since and params.until
-      and (params.outlet is null or article_days.outlet = params.outlet)
+    where hit_articles.published_day between params.since and params.until
+      and (params.outlet is null or hit_articles.outlet = params.outlet)
       and (
           params.topic is null
-          or article_days.article_id in (
+          or hit_articles.article_id in (
               select article_topics.article_id
               from article_topics
               where article_topics.topic = params.topic and article_topics.relevant
