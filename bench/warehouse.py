@@ -54,7 +54,7 @@ VOCABULARY = 30_000
 QUERY_PARAMS: dict[str, dict[str, str]] = {
     "keyword_search": {"words": "kremlin hackers"},
     "quote_search": {"words": "sanctions"},
-    "speaker_quotes_weekly": {"speaker": "speaker 1"},
+    "speaker_quotes_weekly": {"speaker": "speaker 000017"},
 }
 SEARCHES = {
     "rare word": "troll",
@@ -93,10 +93,10 @@ def make_entities(rng: np.random.Generator, n: int) -> pa.Table:
     labels = LABELS[rng.choice(len(LABELS), size=n, p=LABEL_P)]
     ids = np.arange(1, n + 1, dtype=np.int64) * 7_919  # distinct, spread
     names = [f"{label.lower()} {i}" for i, label in enumerate(labels)]
-    # Speakers are named "speaker <k>": the PERSON entities, in popularity order.
+    # Speakers are named "speaker 000017": the PERSON entities, numbered in popularity order.
     persons = np.flatnonzero(labels == "PERSON")
     for k, i in enumerate(persons):
-        names[i] = f"speaker {k}"
+        names[i] = f"speaker {k:06d}"
     return pa.table(
         {
             "entity_id": ids,
