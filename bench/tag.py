@@ -69,7 +69,7 @@ def main() -> None:
     entities_s = time.perf_counter() - started
     started = time.perf_counter()
     for doc, found in zip(docs, mentions, strict=True):
-        extract_quotes(doc, found)
+        extract_quotes(doc, found, tagger.aliases)
     quotes_s = time.perf_counter() - started
     started = time.perf_counter()
     for title, doc, found in zip(titles, docs, mentions, strict=True):

@@ -18,7 +18,7 @@ from etl import store
 from etl.extract import ExtractionError, extract_article
 from etl.queries import list_queries, run_query
 from etl.records import Tagging
-from etl.report import print_summary
+from etl.report import print_summary, write_html_report
 from etl.settings import Settings
 
 app = typer.Typer(help="newswatch: news ingestion, tagging and trend SQL.", no_args_is_help=True)
@@ -54,6 +54,31 @@ def summary_command(db: DbOption = None) -> None:
         print_summary(con, settings.sql_dir, console)
     finally:
         con.close()
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="the HTML file to write")] = Path("report.html"),
+    since: Annotated[str | None, typer.Option(help="first publication day, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="last publication day, YYYY-MM-DD")] = None,
+    topic: Annotated[str, typer.Option(help="topic of the coverage charts")] = "russian_interference",
+    db: DbOption = None,
+) -> None:
+    """Write the trend report: one self-contained HTML file of charts (works offline), each with its SQL."""
+    from datetime import date
+
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from exc
+    settings = _settings(db)
+    con = _readable(settings)
+    try:
+        written = write_html_report(con, settings.sql_dir, out, since=first, until=last, topic=topic)
+    finally:
+        con.close()
+    console.print(f"report written to {written}")
 
 
 FormatOption = Annotated[
@@ -450,19 +475,21 @@ def eval_quotes(
     scores `--pred` (annotate output) or, without it, tags the gold texts with the configured pipeline."""
     from etl.evals.gold import GoldError, json_lines, load_gold, load_texts
     from etl.evals.quotes import KINDS, format_report, pair_documents
+    from etl.nlp.entities import AliasTable
 
     chosen = [k.strip() for k in kinds.split(",") if k.strip()]
     if not chosen or any(k not in KINDS for k in chosen):
         raise typer.BadParameter(f"--kinds takes a comma-separated subset of {', '.join(KINDS)}")
+    settings = _settings()
     try:
         docs = load_gold(gold, load_texts(texts or []))
         if pred is not None:
             predictions = {str(r.get("doc_id")): r for _, r in json_lines(pred)}
         else:
-            tagger = _tagger(_settings())
+            tagger = _tagger(settings)
             taggings = tagger.tag([d.text for d in docs], [d.title for d in docs])
             predictions = {d.doc_id: annotation(d.doc_id, t) for d, t in zip(docs, taggings, strict=True)}
-        paired = pair_documents(docs, predictions)
+        paired = pair_documents(docs, predictions, AliasTable.load(settings.aliases_file))
     except GoldError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

@@ -161,6 +161,8 @@ class AliasEntry:
     aliases: tuple[str, ...] = ()
     country: str | None = None
     country_qid: str | None = None
+    # The entity that speaks when this one is quoted: a capital's country ("Moscow said").
+    speaks_for: str | None = None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,56 @@ def test_seed_article_entities(tagger, seed_text):
     assert "Leroy Wright" in canon
 
 
+# Every quote of speech in the seed article, read by hand: (kind, words, speaker as written, canonical
+# speaker, cue). "Various US politicians" and "critics" are groups: no canonical speaker.
+SEED_QUOTES = [
+    ("mixed", "crude and systematic", "Putin", "Vladimir Putin", "accuse"),
+    ("mixed", "Russo-phobic hysteria", "Putin", "Vladimir Putin", "say"),
+    (
+        "indirect",
+        "some evidence pointing at Russian hackers' participation in attacks - he didn't specify which - "
+        "could have been falsified in an attempt to smear Russia",
+        "Putin",
+        "Vladimir Putin",
+        "allege",
+    ),
+    (
+        "direct",
+        "The US intelligence community in January concluded with high confidence that Vladimir Putin "
+        "ordered an influence campaign to try to shape the US election. That is not proof",
+        "Putin",
+        "Vladimir Putin",
+        "say",
+    ),
+    ("direct", "Someday this will have to stop", "Putin", "Vladimir Putin", "say"),
+    ("mixed", "working quite well", "Putin", "Vladimir Putin", "respond"),
+    ("indirect", "any Kremlin role", "he", "Vladimir Putin", "deny"),
+    ("indirect", "meddling in the recent US presidential campaign", "Various US politicians", None, "accuse"),
+    ("direct", "That's the most important thing", "he", "Vladimir Putin", "say"),
+    ("indirect", "The climate deal can not work without the United States", "he", "Vladimir Putin", "say"),
+    (
+        "indirect",
+        "the Kremlin leader has failed to make good in the past on pledges to make serious changes",
+        "critics",
+        None,
+        "say",
+    ),
+    ("mixed", "over the top", "He", "Vladimir Putin", "add"),
+]
+
+
+@pytest.mark.model
+def test_seed_article_quotes_all_listed(tagger, seed_text):
+    quotes = tagger.tag([seed_text])[0].quotes
+    got = [(q.kind, q.quote, q.speaker, q.speaker_canonical, q.cue) for q in quotes]
+    assert got == SEED_QUOTES
+    for q in quotes:
+        assert seed_text[q.quote_start : q.quote_end] == q.quote
+        if q.speaker is not None:
+            assert seed_text[q.speaker_start : q.speaker_end] == q.speaker
+    assert [q.via for q in quotes if q.via] == ["NBC News"]
+
+
 @pytest.mark.model
 def test_seed_article_quotes(tagger, seed_text):
     quotes = tagger.tag([seed_text])[0].quotes
@@ -183,3 +233,126 @@ def test_lone_surnames_of_people_named_in_full_become_person_mentions(tagger):
     found = [(m.text, m.label, m.canonical) for m in tagger.tag([text])[0].entities if "Manafort" in m.text]
     assert found and all(label == "PERSON" and canonical == "Paul Manafort" for _, label, canonical in found)
     assert len(found) == 3
+
+
+# Shapes of reported speech the quote rules handle, each with what must come out:
+# (text, quote words, speaker as written, canonical speaker, cue, kind).
+QUOTE_SHAPES = [
+    # A reporter's aside between dashes does not end the report.
+    (
+        "Putin alleged that the evidence - he did not say which - could have been forged.",
+        "the evidence - he did not say which - could have been forged",
+        "Putin",
+        "Vladimir Putin",
+        "allege",
+        "indirect",
+    ),
+    # "called X Y" and "called for X" report speech.
+    (
+        "President Donald Trump has called the probes a witch hunt.",
+        "the probes a witch hunt",
+        "Donald Trump",
+        "Donald Trump",
+        "call",
+        "indirect",
+    ),
+    # The name in apposition is the speaker as written.
+    (
+        "Strzok's lawyer, Aitan Goelman, said the move was unnecessary.",
+        "the move was unnecessary",
+        "Aitan Goelman",
+        "Aitan Goelman",
+        "say",
+        "indirect",
+    ),
+    # A relative pronoun speaks for its antecedent.
+    (
+        "He met Donald Trump Jr., who has denied any wrongdoing.",
+        "any wrongdoing",
+        "who",
+        "Donald Trump Jr.",
+        "deny",
+        "indirect",
+    ),
+    # A capital speaks for its country.
+    (
+        "Moscow has said it did not interfere in the election.",
+        "it did not interfere in the election",
+        "Moscow",
+        "Russia",
+        "say",
+        "indirect",
+    ),
+    # A spokesperson speaks for whom they represent.
+    (
+        "A spokeswoman for Fusion GPS said the firm had done nothing wrong.",
+        "the firm had done nothing wrong",
+        "A spokeswoman",
+        "Fusion GPS",
+        "say",
+        "indirect",
+    ),
+    # A group has no canonical speaker.
+    (
+        "Republicans said the investigation was biased.",
+        "the investigation was biased",
+        "Republicans",
+        None,
+        "say",
+        "indirect",
+    ),
+    # Nested reporting: the quoted words are Putin's, not Peskov's.
+    (
+        'Putin also said he did not understand "the groundless statements on the issue", Peskov added.',
+        "the groundless statements on the issue",
+        "Putin",
+        "Vladimir Putin",
+        "say",
+        "mixed",
+    ),
+    # A mixed quote inside an according-to sentence.
+    (
+        "The best way forward is to “send Hillary to prison”, according to the actor Morgan Freeman.",
+        "send Hillary to prison",
+        "Morgan Freeman",
+        "Morgan Freeman",
+        "according to",
+        "mixed",
+    ),
+]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "quote", "speaker", "canonical", "cue", "kind"), QUOTE_SHAPES)
+def test_reported_speech_shapes(tagger, text, quote, speaker, canonical, cue, kind):
+    quotes = tagger.tag([text])[0].quotes
+    assert (quote, speaker, canonical, cue, kind) in [
+        (q.quote, q.speaker, q.speaker_canonical, q.cue, q.kind) for q in quotes
+    ], quotes
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Collins said on CBS\' "Face the Nation" that she backed the bill.',
+        "McConnell spoke on “Fox News Sunday” about the vote.",
+        "Gidley told “Fox & Friends” on Monday that the memo was eye-opening.",
+    ],
+)
+def test_quoted_show_titles_are_not_quotes(tagger, text):
+    quotes = tagger.tag([text])[0].quotes
+    assert not [q for q in quotes if q.kind != "indirect"], quotes
+
+
+@pytest.mark.model
+def test_typeset_quote_marks(tagger):
+    text = (
+        "Trump said Flynn “hadn’t done anything wrong’’ in his contacts. "
+        "“I don’t expect them to be objective,” Gowdy said. “Almost by definition, it is not objective. "
+        "“The next thing is whether the government relied on it.”"
+    )
+    quotes = [(q.quote, q.speaker_canonical) for q in tagger.tag([text])[0].quotes if q.kind != "indirect"]
+    assert ("hadn’t done anything wrong", "Donald Trump") in quotes
+    assert ("Almost by definition, it is not objective.", "Trey Gowdy") in quotes
+    assert ("The next thing is whether the government relied on it.", "Trey Gowdy") in quotes

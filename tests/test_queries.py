@@ -95,7 +95,12 @@ def make_batch() -> list[TaggedArticle]:
                 _mention(A1, "NATO", "ORG"),
             ),
             (_quote(A1, "We did not interfere,", "Vladimir Putin", confidence=0.9),),
-            (TopicScore(ri, 0.92, True), TopicScore("elections", 0.2, False)),
+            (
+                TopicScore(ri, 0.92, True),
+                TopicScore("elections", 0.2, False),
+                TopicScore(f"{ri}.denials", 0.8, True, parent=ri),
+                TopicScore(f"{ri}.hacking", 0.1, False, parent=ri),
+            ),
         ),
         _tagged(
             "https://b.example/2",
@@ -114,7 +119,11 @@ def make_batch() -> list[TaggedArticle]:
                 _quote(A2, "Nothing happened.", "Vladimir Putin", confidence=0.6),
                 _quote(A2, "the claims were absurd", "Maria Zakharova", kind="indirect"),
             ),
-            (TopicScore(ri, 0.8, True),),
+            (
+                TopicScore(ri, 0.8, True),
+                TopicScore(f"{ri}.denials", 0.9, True, parent=ri),
+                TopicScore(f"{ri}.disinformation", 0.7, True, parent=ri),
+            ),
         ),
         _tagged(
             "https://a.example/3",
@@ -124,7 +133,8 @@ def make_batch() -> list[TaggedArticle]:
             datetime(2026, 10, 13, 8, 0, tzinfo=UTC),
             (_mention(A3, "NATO", "ORG"), _mention(A3, "Kremlin", "ORG")),
             (_quote(A3, "Shipments resume Friday,", None),),
-            (TopicScore(ri, 0.1, False),),
+            # A relevant sub-topic row under an irrelevant parent (hand-made; the tagger never does it).
+            (TopicScore(ri, 0.1, False), TopicScore(f"{ri}.hacking", 0.8, True, parent=ri)),
         ),
     ]
 
@@ -137,6 +147,7 @@ QUERY_NAMES = [
     "top_speakers",
     "quote_search",
     "speaker_quotes_weekly",
+    "subtopic_mix_weekly",
 ]
 WEEK = date(2026, 10, 5)
 
@@ -182,7 +193,7 @@ def test_list_queries_reads_the_headers() -> None:
     assert (by_name["limit"].type, by_name["limit"].default) == ("int", "20")
     assert by_name["label"].note == "optional"
     assert infos["top_entities"].param_names == weekly.param_names
-    assert infos["top_speakers"].param_names == ("since", "until", "kind", "limit")
+    assert infos["top_speakers"].param_names == ("since", "until", "kind", "outlet", "limit")
     assert infos["daily_topic_coverage"].param_names == ("since", "until", "topic")
     assert infos["entity_comentions"].param_names == ("since", "until", "topic", "limit", "label")
 
@@ -305,6 +316,11 @@ def test_top_speakers(con: duckdb.DuckDBPyConnection) -> None:
         ("Maria Zakharova", 1),
         ("Vladimir Putin", 1),
     ]
+    # One outlet: Outlet A quoted only Putin (A1); A3's quote has no speaker.
+    assert [
+        (r["speaker_canonical"], r["quotes"], r["outlets"])
+        for r in run(con, "top_speakers", outlet="Outlet A")
+    ] == [("Vladimir Putin", 1, 1)]
 
 
 def test_quote_search(con: duckdb.DuckDBPyConnection) -> None:
@@ -356,6 +372,28 @@ def test_entity_comentions(con: duckdb.DuckDBPyConnection) -> None:
 
 # ---------------------------------------------------------------------------------------------------
 # Parameters
+
+
+def test_subtopic_mix_weekly(con: duckdb.DuckDBPyConnection) -> None:
+    # Week of 5 Oct: A1 and A2 are relevant; both deny, A2 also disinformation. Week of 12 Oct has no
+    # article relevant to the parent, so A3's sub-topic row counts nowhere.
+    rows = run(con, "subtopic_mix_weekly")
+    assert [
+        (r["week"], r["subtopic"], r["articles"], r["topic_articles"], r["share_of_topic"]) for r in rows
+    ] == [
+        (WEEK, "russian_interference.denials", 2, 2, 1.0),
+        (WEEK, "russian_interference.disinformation", 1, 2, 0.5),
+    ]
+    assert run(con, "subtopic_mix_weekly", since="2026-10-06") == [
+        {
+            "week": WEEK,
+            "subtopic": s,
+            "articles": 1,
+            "topic_articles": 1,
+            "share_of_topic": 1.0,
+        }
+        for s in ("russian_interference.denials", "russian_interference.disinformation")
+    ]
 
 
 def test_unknown_query_names_the_known_ones(con: duckdb.DuckDBPyConnection) -> None:

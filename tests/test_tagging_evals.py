@@ -1,6 +1,7 @@
 """The tagging evaluations as tests that fail below target, on hand-checked gold files in tests/data:
-entity canonicalisation (tests/data/entity_canonical_cases.jsonl) and topic relevance
-(tests/data/topics_gold.jsonl, texts from ../shared/data/articles). Both need the real pipeline."""
+entity canonicalisation (tests/data/entity_canonical_cases.jsonl), topic relevance
+(tests/data/topics_gold.jsonl) and quotes with speakers (tests/data/quotes_gold.jsonl); texts from
+../shared/data/articles. All need the real pipeline."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from etl.cli import annotation
+from etl.evals import quotes as quote_eval
 from etl.evals.gold import PRF, load_gold, load_texts
 from etl.evals.topics import evaluate_topics, format_report, topic_scores
+from etl.nlp.entities import AliasTable
 
 DATA = Path(__file__).parent / "data"
 
@@ -18,6 +22,12 @@ DATA = Path(__file__).parent / "data"
 ENTITY_TARGET = 0.90
 TOPIC_PRECISION_TARGET = 0.95
 TOPIC_RECALL_TARGET = 0.90
+# Quotes (issue 6): direct and mixed quote+speaker F1 and precision, all kinds together (quote and
+# quote+speaker F1), and the share of matched quotes whose canonical speaker is right.
+QUOTE_DIRECT_MIXED_F1 = 0.90
+QUOTE_DIRECT_MIXED_PRECISION = 0.93
+QUOTE_ALL_F1 = 0.75
+QUOTE_CANONICAL_SHARE = 0.90
 
 
 def _case_span(case: dict[str, object]) -> tuple[int, int]:
@@ -83,3 +93,33 @@ def test_topic_relevance_meets_target(tagger, article_texts) -> None:  # type: i
     assert report.splitlines()[-1].startswith("russian_interference precision=")
     assert score.precision >= TOPIC_PRECISION_TARGET, report
     assert score.recall >= TOPIC_RECALL_TARGET, report
+
+
+def test_quote_gold_is_large_and_well_formed(article_texts) -> None:  # type: ignore[no-untyped-def]
+    docs = load_gold(DATA / "quotes_gold.jsonl", article_texts)
+    assert len(docs) >= 40
+    kinds = set()
+    for doc in docs:
+        assert "text" not in doc.record, "the gold file must not carry the texts"
+        for quote in doc.record["quotes"]:
+            kinds.add(quote["kind"])
+            assert doc.text[quote["quote_start"] : quote["quote_end"]] == quote["quote"], doc.doc_id
+            if quote["speaker"] is not None:
+                assert doc.text[quote["speaker_start"] : quote["speaker_end"]] == quote["speaker"]
+    assert kinds == {"direct", "mixed", "indirect"}
+
+
+def test_quotes_meet_targets(tagger, article_texts) -> None:  # type: ignore[no-untyped-def]
+    docs = load_gold(DATA / "quotes_gold.jsonl", article_texts)
+    taggings = tagger.tag([d.text for d in docs], [d.title for d in docs])
+    predictions = {d.doc_id: annotation(d.doc_id, t) for d, t in zip(docs, taggings, strict=True)}
+    paired = quote_eval.pair_documents(docs, predictions, AliasTable.load())
+    report = quote_eval.format_report(paired, 0.5, verbose=True)
+    print(report)
+    direct_mixed = quote_eval.score(paired, 0.5, ["direct", "mixed"])
+    overall = quote_eval.score(paired, 0.5)
+    assert direct_mixed.quote_speaker.f1 >= QUOTE_DIRECT_MIXED_F1, report
+    assert direct_mixed.quote_speaker.precision >= QUOTE_DIRECT_MIXED_PRECISION, report
+    assert overall.quote.f1 >= QUOTE_ALL_F1, report
+    assert overall.quote_speaker.f1 >= QUOTE_ALL_F1, report
+    assert overall.canonical_share >= QUOTE_CANONICAL_SHARE, report

@@ -406,6 +406,7 @@ def test_every_trend_query_is_tested_here_or_in_test_queries() -> None:
         "feed_health",
         "quote_search",
         "speaker_quotes_weekly",
+        "subtopic_mix_weekly",
         "top_entities",
         "top_entities_weekly",
         "top_speakers",

@@ -162,6 +162,7 @@ class AliasTable:
                 label=item["type"],
                 qid=item.get("qid"),
                 aliases=tuple(item.get("aliases", [])),
+                speaks_for=item.get("speaks_for"),
             )
             entries.append(entry)
             demonyms = item.get("demonyms", [])
@@ -181,6 +182,11 @@ class AliasTable:
     def lookup(self, name: str) -> AliasEntry | None:
         """The table entry for a name or variant, if any."""
         return self._by_variant.get(fold(name))
+
+    def speaker_name(self, canonical: str) -> str:
+        """The name a quote's speaker is counted under: a capital speaks for its country."""
+        entry = self.lookup(canonical)
+        return entry.speaks_for if entry is not None and entry.speaks_for else canonical
 
     def __len__(self) -> int:
         """Entities in the table (demonyms are not counted apart from their country)."""
@@ -258,17 +264,26 @@ def _entity_spans(doc: Doc) -> list[tuple[Span, Span, str]]:
             trimmed,
             "PERSON"
             if label in _NOT_PEOPLE
-            and 2 <= len(trimmed) <= 3
-            and lone_people[trimmed[-1].text] >= 2
-            and all(t.pos_ == "PROPN" and t.is_title for t in trimmed)
+            and (
+                (
+                    2 <= len(trimmed) <= 3
+                    and lone_people[trimmed[-1].text] >= 2
+                    and all(t.pos_ == "PROPN" and t.is_title for t in trimmed)
+                )
+                or _titled_name(trimmed)
+            )
             else label,
         )
         for ent, trimmed, label in spans
     ]
+    # A surname is the name's last word as written: "Kollar-Kotelly" is three tokens but one word.
     surnames = {
-        trimmed[-1].text
+        trimmed.text.split()[-1]
         for _, trimmed, label in spans
-        if label == "PERSON" and len(trimmed) > 1 and trimmed[-1].is_alpha and len(trimmed[-1].text) > 2
+        if label == "PERSON"
+        and len(trimmed.text.split()) > 1
+        and trimmed.text.split()[-1][:1].isupper()
+        and len(trimmed.text.split()[-1]) > 2
     }
     if not surnames:
         return spans
@@ -276,7 +291,9 @@ def _entity_spans(doc: Doc) -> list[tuple[Span, Span, str]]:
         (
             ent,
             trimmed,
-            "PERSON" if label in _NOT_PEOPLE and len(trimmed) == 1 and trimmed.text in surnames else label,
+            "PERSON"
+            if label in _NOT_PEOPLE and " " not in trimmed.text and trimmed.text in surnames
+            else label,
         )
         for ent, trimmed, label in spans
     ]
@@ -287,6 +304,22 @@ def _entity_spans(doc: Doc) -> list[tuple[Span, Span, str]]:
             relabelled.append((span, span, "PERSON"))
     relabelled.sort(key=lambda item: item[1].start_char)
     return relabelled
+
+
+# Titles that only ever stand in front of a person's name.
+_PERSON_TITLES = frozenset(
+    "representative rep. rep senator sen. sen judge president governor gov. mayor minister secretary "
+    "ambassador general gen. congressman congresswoman".split()
+)
+
+
+def _titled_name(span: Span) -> bool:
+    """ "Representative Elijah Cummings" tagged as an organisation: a person's title and then a name."""
+    return (
+        3 <= len(span) <= 4
+        and span[0].lower_ in _PERSON_TITLES
+        and all(t.pos_ == "PROPN" and t.is_title for t in span[1:])
+    )
 
 
 # Labels the NER gives by mistake to a lone surname.
@@ -335,7 +368,7 @@ def _resolve_people(items: list[tuple[str, str, int]]) -> list[str]:
         candidates = [
             (p, full)
             for full_label, p, full in full_names
-            if full_label == label and full != name and _is_short_form(parts, full.split())
+            if full_label == label and full != name and _is_short_form(parts, full.split(), label)
         ]
         before = [c for c in candidates if c[0] < pos]
         if before:
@@ -347,8 +380,22 @@ def _resolve_people(items: list[tuple[str, str, int]]) -> list[str]:
     return resolved
 
 
-def _is_short_form(short: list[str], full: list[str]) -> bool:
+def _is_short_form(short: list[str], full: list[str], label: str = "PERSON") -> bool:
     if len(short) >= len(full):
         return False
     # "Putin" in "Vladimir Putin", "Le Pen" in "Marine Le Pen", "Vladimir" alone does not merge.
-    return [s.casefold() for s in short] == [f.casefold() for f in full[-len(short) :]]
+    if [s.casefold() for s in short] == [f.casefold() for f in full[-len(short) :]]:
+        return True
+    # A company by its first word: "Prevezon" for "Prevezon Holdings Ltd", "Fusion" for "Fusion GPS";
+    # never "House" for "House Intelligence Committee", whose other words are not a company's suffix.
+    rest = full[len(short) :]
+    return (
+        label == "ORG"
+        and [s.casefold() for s in short] == [f.casefold() for f in full[: len(short)]]
+        and all(w.rstrip(".").casefold() in _COMPANY_SUFFIXES or (w.isupper() and len(w) > 1) for w in rest)
+    )
+
+
+_COMPANY_SUFFIXES = frozenset(
+    "holdings ltd limited inc incorporated llc corp corporation co plc group sa ag gmbh partners".split()
+)

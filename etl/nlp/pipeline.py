@@ -89,7 +89,7 @@ class Tagger:
         results = []
         for doc, title in zip(self.nlp.pipe(text_list, batch_size=self.batch_size), title_list, strict=True):
             mentions = extract_mentions(doc, self.aliases)
-            quotes = extract_quotes(doc, mentions)
+            quotes = extract_quotes(doc, mentions, self.aliases)
             topics = score_topics(self.topics, title, doc.text, mentions)
             results.append(
                 Tagging(

@@ -1,14 +1,16 @@
 -- name: top_speakers
 -- description: Most-quoted speakers (canonical name): quotes, articles, outlets, first and last day, and an example quote.
--- params: since (date), until (date), kind (text, optional), limit (int, default 20)
+-- params: since (date), until (date), kind (text, optional), outlet (text, optional), limit (int, default 20)
 --
--- kind filters on the quote kind (direct, indirect, mixed); unset means all kinds. Quotes without a
+-- kind filters on the quote kind (direct, indirect, mixed); unset means all kinds. outlet keeps one
+-- outlet's quotes (per period and outlet: run it per window, or see speaker_quotes_weekly). Quotes without a
 -- resolved speaker are left out. The example is the most confident quote, the longest on a tie.
 with params as (
     select
         coalesce(getvariable('since')::date, date '1900-01-01') as since,
         coalesce(getvariable('until')::date, date '9999-12-31') as until,
         lower(getvariable('kind')::varchar) as kind,
+        getvariable('outlet')::varchar as outlet,
         coalesce(getvariable('limit')::int, 20) as top_n
 ),
 
@@ -19,6 +21,7 @@ attributed_quotes as (
     where quote_facts.speaker_canonical is not null
       and quote_facts.published_day between params.since and params.until
       and (params.kind is null or quote_facts.kind = params.kind)
+      and (params.outlet is null or quote_facts.outlet = params.outlet)
 ),
 
 speakers as (
