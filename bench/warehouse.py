@@ -288,6 +288,7 @@ def load(con, scale: float, rng: np.random.Generator) -> None:  # type: ignore[n
     print(f"{'table':<16}{'rows':>14}{'seconds':>10}{'rows/s':>14}")
     for name in ("entities", "articles", "article_topics", "mentions", "quotes", "article_terms"):
         print(f"{name:<16}{rows[name]:>14,}{seconds[name]:>10.2f}{rows[name] / seconds[name]:>14,.0f}")
+    print("(article_terms: store.index_articles, which also writes article_entities from the mentions)")
 
 
 def median_time(con, name: str, params: dict[str, str], repeat: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ the one etl/store.py declares, and keyword-search terms are the same whether bac
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,42 @@ def test_optimize_sorts_the_terms_and_keeps_them(tmp_path: Path) -> None:
         con.close()
     result = CliRunner().invoke(app, ["db", "optimize", "--db", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_bulk_insert_and_index_articles(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    con = store.connect(tmp_path / "bulk.duckdb")
+    try:
+        store.upgrade(con, SQL_DIR)
+        fetched = pa.array([datetime(2026, 10, 5, 23, 30, tzinfo=UTC)] * 2, pa.timestamp("us", tz="UTC"))
+        arts = pa.table(
+            {
+                "article_id": [1, 2],
+                "canonical_url": ["https://x.example/1", "https://x.example/2"],
+                "title": ["Kremlin hackers", "Grain"],
+                "text": ["The hackers again.", None],
+                "fetched_at": fetched,
+            }
+        )
+        assert store.bulk_insert(con, "articles", arts) == 2
+        assert store.bulk_insert(con, "articles", arts) == 0  # keyed: loading again adds nothing
+        mentions = pa.table({"mention_id": [10, 11, 12], "article_id": [1, 1, 2], "entity_id": [7, 7, 8]})
+        assert store.bulk_insert(con, "mentions", mentions) == 3
+        store.index_articles(con, [1, 2])
+        # "Kremlin hackers" + "The hackers again.": "the" is a stop word, "hackers" counts once.
+        assert rows(con, "select term, article_id from article_terms order by all") == [
+            ("again", 1),
+            ("grain", 2),
+            ("hackers", 1),
+            ("kremlin", 1),
+        ]
+        # Undated articles take the UTC day of their fetch: 23:30 UTC on the 5th.
+        assert rows(
+            con, "select article_id, entity_id, mentions, published_day from article_entities order by all"
+        ) == [
+            (1, 7, 2, date(2026, 10, 5)),
+            (2, 8, 1, date(2026, 10, 5)),
+        ]
+    finally:
+        con.close()
