@@ -316,3 +316,17 @@ def test_bulk_insert_and_index_articles(tmp_path: Path) -> None:
         ]
     finally:
         con.close()
+
+
+def test_a_writing_command_migrates_first(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_pre_alembic_database(path, 1)
+    result = CliRunner().invoke(app, ["feeds", "add", "https://x.example/rss.xml", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    con = store.connect(path, read_only=True)
+    try:
+        assert store.current_revision(con) == store.schema_revisions()[-1]
+        assert rows(con, "select count(*) from feeds") == [(1,)]
+        assert rows(con, "select count(*) from article_entities") != [(0,)]
+    finally:
+        con.close()
