@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format typecheck setup model lock bench bench-tag clean serve stop
+.PHONY: demo test check lint format typecheck setup model lock bench bench-tag bench-warehouse clean serve stop
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: model
 # Our tagging against bare nlp.pipe on 1,000 real articles (about 6 minutes here).
 bench-tag: model
 	$(BIN)/python bench/tag.py
+
+# Synthetic warehouse (1M articles, 10M mentions, 2M quotes at full scale): load rates and the median time
+# of every trend query. ARGS="--scale 0.1" for a quick run (see bench/warehouse.py).
+bench-warehouse: $(STAMP)
+	$(BIN)/python bench/warehouse.py $(ARGS)
 
 # Regenerate the pinned lock from requirements.in (needs uv: `pip install uv`).
 lock:

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
+import duckdb
 import typer
 from rich import box
 from rich.console import Console
@@ -212,38 +213,112 @@ def _print_status(status: Any) -> None:
         console.print(f"No feeds in trouble ({status.feeds_total} feeds).")
 
 
+FormatOption = Annotated[
+    str, typer.Option("--format", help="table, csv, json or parquet (parquet needs --out)")
+]
+OutOption = Annotated[Path | None, typer.Option("--out", help="write the rows to this file")]
+
+
 @app.command()
 def query(
     name: Annotated[str | None, typer.Argument(help="query name (see --list)")] = None,
     list_: Annotated[bool, typer.Option("--list", help="list the trend queries")] = False,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="k=v, repeatable")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: FormatOption = "table",
+    out: OutOption = None,
     db: DbOption = None,
 ) -> None:
-    """Run a trend query from the sql/ library against the database."""
+    """Run a trend query from the sql/trends library against the database."""
     settings = _settings(db)
     if list_ or name is None:
-        table = Table("name", "params", "description")
-        for info in list_queries(settings.sql_dir):
-            table.add_row(info.name, ", ".join(p.name for p in info.params), info.description)
-        console.print(table)
+        _print_query_list(settings)
         return
+    _check_format(fmt, out)
     params = dict(_split_param(p) for p in param or [])
     con = _readable(settings)
     try:
         columns, rows = run_query(con, settings.sql_dir, name, params)
         stale = store.articles_behind_latest_version(con)
     except (KeyError, ValueError) as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{exc.args[0] if exc.args else exc}[/red]")
         raise typer.Exit(2) from exc
+    except duckdb.Error as exc:
+        err_console.print(f"[red]query {name} failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
     finally:
         con.close()
-    _print_rows(columns, rows, fmt)
+    _emit_rows(columns, rows, fmt, out)
     if stale:
         err_console.print(
             f"[yellow]{stale} articles carry tags of an older annotation version than the latest used; "
             "`newswatch retag` brings them up to date.[/yellow]"
         )
+
+
+def _print_query_list(settings: Settings) -> None:
+    table = Table("name", "description", "parameters (type, default)")
+    for info in list_queries(settings.sql_dir):
+        params = "\n".join(
+            f"{p.name} ({p.type}"
+            + (f", default {p.default}" if p.default is not None else "")
+            + (f", {p.note}" if p.note else "")
+            + ")"
+            for p in info.params
+        )
+        table.add_row(info.name, info.description, params)
+    console.print(table)
+
+
+@app.command("sql")
+def sql_command(
+    statement: Annotated[
+        str, typer.Argument(help='SQL to run, e.g. "SELECT outlet, count(*) FROM articles"')
+    ],
+    fmt: FormatOption = "table",
+    out: OutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run ad-hoc SQL on a read-only connection: the tables, the views and DuckDB's functions; nothing
+    can be written."""
+    _check_format(fmt, out)
+    settings = _settings(db)
+    con = _readable(settings)
+    try:
+        cursor = con.execute(statement)
+        columns = [d[0] for d in cursor.description or []]
+        rows = [tuple(r) for r in cursor.fetchall()] if columns else []
+    except duckdb.Error as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        con.close()
+    _emit_rows(columns, rows, fmt, out)
+
+
+@app.command("export")
+def export_command(
+    out_dir: Annotated[Path, typer.Argument(help="folder for the dataset (one subfolder per table)")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet (the only format)")] = "parquet",
+    db: DbOption = None,
+) -> None:
+    """Snapshot the database as Parquet: the article tables partitioned by publication day (Hive
+    layout, published_date=YYYY-MM-DD), readable by pyarrow, Spark, Polars or the duckdb CLI."""
+    from etl.export import export_parquet
+
+    if fmt != "parquet":
+        raise typer.BadParameter("export writes parquet only", param_hint="--format")
+    settings = _settings(db)
+    con = _readable(settings)
+    try:
+        written = export_parquet(con, out_dir)
+    finally:
+        con.close()
+    table = Table(
+        "table", "rows", "partitioned by", "path", title=f"Exported to {out_dir}", title_justify="left"
+    )
+    for t in written:
+        table.add_row(t.name, str(t.rows), "published_date" if t.partitioned else "", str(t.path))
+    console.print(table)
 
 
 @app.command()
@@ -555,14 +630,32 @@ def eval_quotes(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or upgrade the schema and views."""
+    """Create or upgrade the schema (the pending migrations, in one transaction) and the views."""
     settings = _settings(db)
-    con = store.connect(settings.database)
+    con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
     try:
+        before = store.current_revision(con)
+        applied = store.migrate(con)
         store.upgrade(con, settings.sql_dir)
+        if applied:
+            console.print(f"schema migrated from {before or 'before migrations'}: {', '.join(applied)}")
+        else:
+            console.print(f"schema already at revision {store.current_revision(con)}")
         _print_counts(store.table_counts(con))
     finally:
         con.close()
+
+
+@db_app.command("optimize")
+def db_optimize(db: DbOption = None) -> None:
+    """Sort the keyword-search index by term, so searches skip what they do not need (after large loads)."""
+    settings = _settings(db)
+    con = _writable(settings)
+    try:
+        store.optimize(con)
+    finally:
+        con.close()
+    console.print("article_terms sorted by term")
 
 
 @model_app.command("ensure")
@@ -611,11 +704,20 @@ def _readable(settings: Settings) -> Any:
             f"[red]no database at {settings.database}: run `newswatch ingest` or `newswatch demo` first[/red]"
         )
         raise typer.Exit(1)
-    return store.connect(settings.database, read_only=True)
+    try:
+        return store.connect(settings.database, read_only=True, wait_s=settings.db_read_wait_s)
+    except store.DatabaseBusy as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
 def _writable(settings: Settings) -> Any:
-    con = store.connect(settings.database)
+    try:
+        con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
+    except store.DatabaseBusy as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    # Migrations before any write, never inside a write's transaction.
     store.upgrade(con, settings.sql_dir)
     return con
 
@@ -652,24 +754,64 @@ def _split_param(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+_FORMATS = ("table", "csv", "json", "parquet")
+
+
+def _check_format(fmt: str, out: Path | None) -> None:
+    if fmt not in _FORMATS:
+        raise typer.BadParameter(f"{fmt!r}; choose one of {', '.join(_FORMATS)}", param_hint="--format")
+    if fmt == "parquet" and out is None:
+        raise typer.BadParameter("parquet is binary: give a file with --out", param_hint="--format")
+
+
+def _emit_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, out: Path | None) -> None:
+    """Rows to standard output, or to `out`, in one of _FORMATS."""
+    if out is None:
+        _print_rows(columns, rows, fmt)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}), out)
+    elif fmt == "table":
+        with out.open("w", encoding="utf-8") as sink:
+            Console(file=sink, width=200).print(_rich_table(columns, rows))
+    else:
+        with out.open("w", encoding="utf-8", newline="") as sink:
+            _write_text_rows(columns, rows, fmt, sink)
+    err_console.print(f"{len(rows)} rows written to {out}")
+
+
+def _write_text_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, sink: TextIO) -> None:
     if fmt == "json":
-        typer.echo(
+        sink.write(
             json.dumps(
                 [dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False
             )
         )
-    elif fmt == "csv":
+        sink.write("\n")
+    else:
         import csv
 
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sink)
         writer.writerow(columns)
         writer.writerows(rows)
+
+
+def _rich_table(columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+    if fmt in ("json", "csv"):
+        _write_text_rows(columns, rows, fmt, sys.stdout)
     else:
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table)
+        console.print(_rich_table(columns, rows))
 
 
 def _short(value: Any) -> Any:

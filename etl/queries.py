@@ -1,4 +1,4 @@
-"""Named trend queries: the .sql files under `sql_dir/queries/`, listed and run with bound parameters.
+"""Named trend queries: the .sql files under `sql_dir/trends/`, listed and run with bound parameters.
 
 Each query file starts with a comment header::
 
@@ -163,10 +163,10 @@ def _parse_header(path: Path, text: str) -> QueryInfo:
 
 
 def list_queries(sql_dir: Path) -> list[QueryInfo]:
-    """Every query in `sql_dir/queries/*.sql`, by name, with its description and declared params."""
+    """Every query in `sql_dir/trends/*.sql`, by name, with its description and declared params."""
     return [
         _parse_header(path, path.read_text(encoding="utf-8"))
-        for path in sorted((Path(sql_dir) / "queries").glob("*.sql"))
+        for path in sorted((Path(sql_dir) / "trends").glob("*.sql"))
     ]
 
 
@@ -207,7 +207,7 @@ def _bind_values(info: QueryInfo, params: Mapping[str, str]) -> dict[str, Any]:
 def run_query(
     con: duckdb.DuckDBPyConnection, sql_dir: Path, name: str, params: Mapping[str, str]
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run query `name` from `sql_dir/queries/` with `params` (strings, converted by declared type);
+    """Run query `name` from `sql_dir/trends/` with `params` (strings, converted by declared type);
     return (column names, rows).
 
     Raises KeyError for an unknown query and ValueError for an undeclared parameter or a value that

@@ -228,15 +228,16 @@ def report_sections(
         )
     )
 
-    mix = _rows(con, sql_dir, "subtopic_mix_weekly", scoped)
-    weeks = sorted({r["week"] for r in mix})
+    mix_params = {**scoped, "period": "week"}
+    mix = _rows(con, sql_dir, "subtopic_mix", mix_params)
+    weeks = sorted({r["period_start"] for r in mix})
     subtopics = sorted({r["subtopic"] for r in mix})
-    counts = {(r["week"], r["subtopic"]): float(r["articles"]) for r in mix}
+    counts = {(r["period_start"], r["subtopic"]): float(r["articles"]) for r in mix}
     sections.append(
         ReportSection(
             f"Sub-topics of {topic} per week",
-            "subtopic_mix_weekly",
-            scoped,
+            "subtopic_mix",
+            mix_params,
             charts.stacked_columns(
                 [w.isoformat() for w in weeks],
                 {s.removeprefix(f"{topic}."): [counts.get((w, s), 0.0) for w in weeks] for s in subtopics},

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
 
     batch_size: int = 100
 
+    # While another process writes the database, a reader (query, sql, export) waits this long for it,
+    # a writer (ingest, retag, db upgrade) this long, before giving up with a clear message.
+    db_read_wait_s: float = 30.0
+    db_write_wait_s: float = 3600.0
+
     topics_file: Path | None = None
     aliases_file: Path | None = None
 

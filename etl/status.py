@@ -1,6 +1,6 @@
 """`newswatch status`: how the scheduled runs are doing, read from the store (read-only).
 
-The last runs and their outcomes and counts (`runs`, through sql/queries/recent_runs.sql and
+The last runs and their outcomes and counts (`runs`, through sql/trends/recent_runs.sql and
 run_outcomes.sql), the feeds in trouble (failing or paused, through feed_health.sql) and the size of the
 database. While a run writes to the database DuckDB lets no other process open it, so the status of a
 busy database is its size and who holds it, and says so."""
@@ -108,10 +108,11 @@ def status_of(database: Path, sql_dir: Path, *, runs: int = 10, days: int = 7) -
     if not database.is_file():
         raise FileNotFoundError(f"no database at {database}")
     try:
-        con = store.connect(database, read_only=True)
-    except duckdb.IOException as exc:
+        # Status answers at once: waiting out a long ingest (store.connect's default) would hide it.
+        con = store.connect(database, read_only=True, wait_s=0)
+    except (duckdb.IOException, store.DatabaseBusy) as exc:
         message = str(exc)
-        if "lock" not in message.lower():
+        if isinstance(exc, duckdb.IOException) and "lock" not in message.lower():
             raise
         holder = _LOCK_HOLDER.search(message)
         return Status(

@@ -127,7 +127,7 @@ def run_ingest(settings: Settings, *, base_url: str | None = None, poll_all: boo
     with database_writer("ingest") as waited:
         if waited > 1:
             counts["waited_for_writer_s"] = round(waited)
-        con = store.connect(settings.database)
+        con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
         try:
             store.upgrade(con, settings.sql_dir)
             store.start_run(con, run_id, "ingest")

@@ -52,7 +52,7 @@ def retag(
     status = "failed"
     counts: dict[str, Any] = {}
     with database_writer("retag"):
-        con = store.connect(settings.database)
+        con = store.connect(settings.database, wait_s=settings.db_write_wait_s)
         try:
             store.upgrade(con, settings.sql_dir)
             store.start_run(con, run_id, "retag")

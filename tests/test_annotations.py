@@ -148,43 +148,6 @@ def test_register_alias_table_is_idempotent(con: duckdb.DuckDBPyConnection) -> N
     assert american == [(us,)]
 
 
-def test_upgrade_adds_new_columns_to_a_version_1_database(tmp_path: Path) -> None:
-    con = store.connect(tmp_path / "old.duckdb")
-    try:
-        store.upgrade(con, SQL_DIR)
-        store.load_articles(con, make_batch(), run_id="r")
-        # Make it look like schema version 1: no version columns, no new tables.
-        for view in ("mention_facts", "quote_facts", "story_clusters", "article_facts"):
-            con.execute(f"drop view {view}")
-        for table, column in (
-            ("mentions", "annotation_version"),
-            ("quotes", "annotation_version"),
-            ("article_topics", "annotation_version"),
-            ("article_topics", "parent_topic"),
-            ("articles", "annotation_version"),
-            ("entities", "qid"),
-            ("entities", "country_entity_id"),
-        ):
-            con.execute(f"alter table {table} drop column {column}")
-        con.execute("drop table entity_aliases")
-        con.execute("drop table annotation_versions")
-        con.execute("update schema_info set value = '1' where key = 'schema_version'")
-        old_tables = [t for (t,) in rows(con, "select table_name from duckdb_tables()")]
-        before = {t: rows(con, f"select count(*) from {t}")[0][0] for t in old_tables}
-
-        store.upgrade(con, SQL_DIR)
-
-        after = store.table_counts(con)
-        assert {k: v for k, v in after.items() if k in before} == before, "no rows lost"
-        assert rows(con, "select count(*) from mentions where annotation_version is null") == [
-            (before["mentions"],)
-        ]
-        assert rows(con, "select value from schema_info where key = 'schema_version'") == [("2",)]
-        assert rows(con, "select count(*) from mention_facts") == [(before["mentions"],)]
-    finally:
-        con.close()
-
-
 # ---------------------------------------------------------------------------------------------------
 # Sub-topics
 

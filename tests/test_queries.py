@@ -1,4 +1,4 @@
-"""The trend queries in sql/queries: headers, bound parameters, and real results on hand-made data."""
+"""The trend queries in sql/trends: headers, bound parameters, and real results on hand-made data."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ QUERY_NAMES = [
     "top_speakers",
     "quote_search",
     "speaker_quotes_weekly",
-    "subtopic_mix_weekly",
+    "subtopic_mix",
 ]
 WEEK = date(2026, 10, 5)
 
@@ -199,8 +199,8 @@ def test_list_queries_reads_the_headers() -> None:
 
 
 def test_header_parsing_rejects_bad_declarations(tmp_path: Path) -> None:
-    (tmp_path / "queries").mkdir()
-    bad = tmp_path / "queries" / "bad.sql"
+    (tmp_path / "trends").mkdir()
+    bad = tmp_path / "trends" / "bad.sql"
     bad.write_text("-- name: bad\n-- params: since (datetime)\nselect 1;\n")
     with pytest.raises(ValueError, match="unknown type"):
         queries.list_queries(tmp_path)
@@ -374,19 +374,20 @@ def test_entity_comentions(con: duckdb.DuckDBPyConnection) -> None:
 # Parameters
 
 
-def test_subtopic_mix_weekly(con: duckdb.DuckDBPyConnection) -> None:
+def test_subtopic_mix_per_week(con: duckdb.DuckDBPyConnection) -> None:
     # Week of 5 Oct: A1 and A2 are relevant; both deny, A2 also disinformation. Week of 12 Oct has no
     # article relevant to the parent, so A3's sub-topic row counts nowhere.
-    rows = run(con, "subtopic_mix_weekly")
+    rows = run(con, "subtopic_mix", period="week")
     assert [
-        (r["week"], r["subtopic"], r["articles"], r["topic_articles"], r["share_of_topic"]) for r in rows
+        (r["period_start"], r["subtopic"], r["articles"], r["topic_articles"], r["share_of_topic"])
+        for r in rows
     ] == [
         (WEEK, "russian_interference.denials", 2, 2, 1.0),
         (WEEK, "russian_interference.disinformation", 1, 2, 0.5),
     ]
-    assert run(con, "subtopic_mix_weekly", since="2026-10-06") == [
+    assert run(con, "subtopic_mix", period="week", since="2026-10-06") == [
         {
-            "week": WEEK,
+            "period_start": WEEK,
             "subtopic": s,
             "articles": 1,
             "topic_articles": 1,
@@ -441,7 +442,7 @@ def test_params_do_not_leak_between_calls(con: duckdb.DuckDBPyConnection) -> Non
 def test_query_files_run_on_a_plain_connection(db_path: Path, name: str) -> None:
     plain = duckdb.connect(str(db_path))
     try:
-        sql = (SQL_DIR / "queries" / (name + ".sql")).read_text()
+        sql = (SQL_DIR / "trends" / (name + ".sql")).read_text()
         plain_rows = plain.execute(sql).fetchall()
     finally:
         plain.close()
@@ -460,7 +461,7 @@ def test_set_variable_as_in_the_cli(db_path: Path) -> None:
         plain.execute("SET VARIABLE since = '2026-10-06'")
         plain.execute('SET VARIABLE "limit" = 2')
         plain.execute("SET VARIABLE kind = 'direct'")
-        got = plain.execute((SQL_DIR / "queries" / "top_speakers.sql").read_text()).fetchall()
+        got = plain.execute((SQL_DIR / "trends" / "top_speakers.sql").read_text()).fetchall()
     finally:
         plain.close()
     assert [(r[1], r[2]) for r in got] == [("Joe Smith", 1), ("Vladimir Putin", 1)]

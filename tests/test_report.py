@@ -55,12 +55,10 @@ def test_report_has_every_chart_with_its_sql(report_file: Path) -> None:
         "top_entities",
         "top_entities_weekly",
         "top_speakers",
-        "subtopic_mix_weekly",
+        "subtopic_mix",
         "entity_comentions",
     ):
-        assert (SQL_DIR / "queries" / f"{name}.sql").read_text().splitlines()[0] in html.replace(
-            "&#x27;", "'"
-        )
+        assert (SQL_DIR / "trends" / f"{name}.sql").read_text().splitlines()[0] in html.replace("&#x27;", "'")
     # The seeded facts show up: the most-quoted speakers and the two outlets.
     assert "Vladimir Putin" in html and "Outlet A" in html and "Outlet B" in html
     # Self-contained: nothing is loaded from anywhere.

@@ -1,29 +1,9 @@
 -- name: article_facts
 -- description: One row per article with its publication day (UTC) and the russian_interference
 --   topic score, left-joined (NULL when the article was not scored for that topic).
--- Days are UTC calendar days; an article without a published time is dated by when it was fetched,
--- so that it still shows up in the daily and weekly trends. cluster_id groups syndicated copies of one
--- story (etl.dedup); an article alone in its cluster has its own id as cluster_id.
+-- Builds on article_days (file names sort in creation order): days, clusters, as described there.
 create or replace view article_facts as
-with source_articles as (
-    select
-        article_id,
-        outlet,
-        published,
-        fetched_at,
-        title,
-        canonical_url,
-        word_count,
-        coalesce(cluster_id, article_id) as cluster_id,
-        wire_agency,
-        quality_flags,
-        cast(timezone('UTC', coalesce(published, fetched_at)) as date) as published_day,
-        -- Says openly when the day is the fetch day, because the article carried no date of its own.
-        case when published is null then 'fetched' else 'published' end as day_source
-    from articles
-),
-
-russian_interference as (
+with russian_interference as (
     select
         article_id,
         score,
@@ -33,18 +13,18 @@ russian_interference as (
 )
 
 select
-    source_articles.article_id,
-    source_articles.outlet,
-    source_articles.published,
-    source_articles.published_day,
-    source_articles.day_source,
-    source_articles.title,
-    source_articles.canonical_url,
-    source_articles.word_count,
-    source_articles.cluster_id,
-    source_articles.wire_agency,
-    source_articles.quality_flags,
+    article_days.article_id,
+    article_days.outlet,
+    article_days.published,
+    article_days.published_day,
+    article_days.day_source,
+    article_days.title,
+    article_days.canonical_url,
+    article_days.word_count,
+    article_days.cluster_id,
+    article_days.wire_agency,
+    article_days.quality_flags,
     russian_interference.score as russian_interference_score,
     russian_interference.relevant as russian_interference_relevant
-from source_articles
+from article_days
 left join russian_interference using (article_id);

@@ -3,7 +3,7 @@
 --   article's outlet, publication day and week (weeks start on Monday, UTC; see article_facts).
 --   counts_as_entity_id / counts_as fold a demonym into its country ("Russian" -> Russia) for queries
 --   that want "Russian meddling" to count toward Russia; for every other entity they are the entity itself.
--- Builds on article_facts (file names sort in creation order).
+-- Builds on article_days (file names sort in creation order).
 create or replace view mention_facts as
 with source_mentions as (
     select
@@ -39,7 +39,7 @@ dated_articles as (
         article_id,
         outlet,
         published_day
-    from article_facts
+    from article_days
 )
 
 select

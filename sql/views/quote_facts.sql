@@ -1,7 +1,7 @@
 -- name: quote_facts
 -- description: One row per quote, with the article's outlet and publication day (UTC; see
 --   article_facts), the speaker as written and canonical, and the speaker's entity when known.
--- Builds on article_facts (file names sort in creation order).
+-- Builds on article_days (file names sort in creation order).
 create or replace view quote_facts as
 with source_quotes as (
     select
@@ -25,7 +25,7 @@ dated_articles as (
         published_day,
         title,
         canonical_url
-    from article_facts
+    from article_days
 )
 
 select

@@ -2,7 +2,7 @@
 -- description: One row per story: a cluster of near-identical articles (syndicated or lightly edited
 --   copies), its origin (the earliest published copy), the wire agency its copies credit, and how many
 --   placements it had in how many outlets.
--- Builds on article_facts (file names sort in creation order).
+-- Builds on article_days (file names sort in creation order).
 create or replace view story_clusters as
 with copies as (
     select
@@ -13,7 +13,7 @@ with copies as (
         published_day,
         title,
         wire_agency
-    from article_facts
+    from article_days
 ),
 
 ranked as (

@@ -18,20 +18,20 @@ relevant as (
 
 relevant_articles as (
     select
-        article_facts.article_id,
-        article_facts.cluster_id,
-        article_facts.published_day
-    from article_facts
+        article_days.article_id,
+        article_days.cluster_id,
+        article_days.published_day
+    from article_days
     inner join relevant using (article_id)
     cross join params
-    where article_facts.published_day between params.since and params.until
+    where article_days.published_day between params.since and params.until
 ),
 
 cluster_sizes as (
     select
         cluster_id,
         count(*) as copies
-    from article_facts
+    from article_days
     group by cluster_id
 )
 

@@ -12,12 +12,12 @@ with params as (
 
 articles_in_window as (
     select
-        article_facts.article_id,
-        article_facts.outlet,
-        article_facts.published_day
-    from article_facts
+        article_days.article_id,
+        article_days.outlet,
+        article_days.published_day
+    from article_days
     cross join params
-    where article_facts.published_day between params.since and params.until
+    where article_days.published_day between params.since and params.until
 ),
 
 relevant as (
