@@ -57,6 +57,11 @@ class Settings(BaseSettings):
 
     batch_size: int = 100
 
+    # Every response the fetcher gets is also appended to gzip'd WARC files under data_dir/warc (the store
+    # of record: any article can be re-extracted from its original bytes, and backfill reads them back).
+    keep_warc: bool = True
+    warc_max_bytes: int = 1_000_000_000  # a WARC file is closed and a new one started past this size
+
     topics_file: Path | None = None
     aliases_file: Path | None = None
 
@@ -64,6 +69,11 @@ class Settings(BaseSettings):
     def database(self) -> Path:
         """The DuckDB file this run writes to."""
         return self.db_path if self.db_path is not None else self.data_dir / "newswatch.duckdb"
+
+    @property
+    def warc_dir(self) -> Path:
+        """Where the fetcher's WARC files are written."""
+        return self.data_dir / "warc"
 
     @property
     def raw_dir(self) -> Path:
