@@ -30,7 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal, cast
 
+import brotli
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -38,6 +40,25 @@ from warcio.warcwriter import WARCWriter
 from etl.dates import parse_date
 from etl.records import FeedSource, FetchResult
 from etl.sitemaps import parse_sitemap
+
+
+class _BrotliDecompressor:
+    """brotli's Decompressor in the shape warcio's reader expects (`decompress`, `flush` and a settable
+    `unused_data`): warcio's own wrapper sets an attribute on the C object, which brotli 1.1+ refuses, so
+    every `Content-Encoding: br` body would fail to decode."""
+
+    def __init__(self) -> None:
+        self._inner = brotli.Decompressor()
+        self.unused_data: bytes | None = None
+
+    def decompress(self, data: bytes) -> bytes:
+        return bytes(self._inner.process(data))
+
+    def flush(self) -> bytes:
+        return b""
+
+
+BufferedReader.DECOMPRESSORS["br"] = _BrotliDecompressor
 
 SourceKind = Literal["warc", "jsonl", "csv", "urls", "sitemap"]
 
@@ -253,7 +274,10 @@ def _warc_item(path: str, record: object) -> tuple[PageRecord | SkippedRecord, s
     http = record.http_headers  # type: ignore[attr-defined]
     content_type = (http.get_header("Content-Type") if http else headers.get_header("Content-Type")) or ""
     status = int(http.get_statuscode() or 0) if http is not None and rec_type == "response" else 200
-    body = record.content_stream().read()  # type: ignore[attr-defined]
+    try:
+        body = record.content_stream().read()  # type: ignore[attr-defined]
+    except Exception as exc:  # a body whose encoding cannot be undone is this record's problem only
+        return SkippedRecord(path, 0, 0, "undecodable", url), f"undecodable body: {_short_error(exc)}"
     # LimitReader counts down what is left of the declared length: bytes left means the file ended early.
     remaining = getattr(record.raw_stream, "limit", 0)  # type: ignore[attr-defined]
     problem = f"truncated record: {remaining} bytes missing" if remaining else None
