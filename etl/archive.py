@@ -285,6 +285,8 @@ def _warc_item(path: str, record: object) -> tuple[PageRecord | SkippedRecord, s
         return SkippedRecord(path, 0, 0, f"status:{status}", url), problem
     if not url.startswith(("http://", "https://")):
         return SkippedRecord(path, 0, 0, "not-http", url), problem
+    if not body:
+        return SkippedRecord(path, 0, 0, "empty", url), problem
     if not _is_html(content_type, body):
         media = content_type.split(";", 1)[0].strip().lower() or "unknown"
         return SkippedRecord(path, 0, 0, f"non-html:{media}", url), problem
