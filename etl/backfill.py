@@ -498,36 +498,43 @@ def run_backfill(
         chunk, pending = in_flight.pop(0)
         state = states[chunk.source]
         result = pending.result()
-        loaded, outcome_counts, errors = _load_result(con, chunk, result, run_id)
-        state.counts.update(chunk.counts)
-        state.counts.update(outcome_counts)
-        state.loaded += loaded
-        state.read += sum(chunk.counts[k] for k in ("records",))
-        batch_errors = list(chunk.errors) + errors
-        state.errors += len(batch_errors)
-        all_errors.extend(batch_errors)
-        totals.update(chunk.counts)
-        totals.update(outcome_counts)
-        totals["errors"] += len(batch_errors)
-        totals["bytes_read"] += state.credit(chunk.next_offset, chunk.last)
-        store.save_backfill_checkpoint(
-            con,
-            store.BackfillCheckpoint(
-                source=state.key,
-                kind=state.kind,
-                size_bytes=state.size,
-                next_offset=chunk.next_offset,
-                records_read=state.read,
-                articles_loaded=state.loaded,
-                errors=state.errors,
-                counts=dict(state.counts),
-                done=chunk.last,
-                started_at=state.started_at,
-                updated_at=datetime.now(UTC),
-                run_id=run_id,
-            ),
-            batch_errors,
-        )
+        # How stories were reached is recorded first (an idempotent upsert): the batch and its checkpoint
+        # then commit together, so a kill leaves either both or neither.
+        store.record_sightings(con, _sightings(chunk, result, run_id))
+
+        def checkpoint(tx: duckdb.DuckDBPyConnection, loaded: store.LoadCounts) -> None:
+            outcome_counts, errors = _outcomes(chunk, result, loaded, run_id)
+            state.counts.update(chunk.counts)
+            state.counts.update(outcome_counts)
+            state.loaded += loaded.articles
+            state.read += chunk.counts["records"]
+            batch_errors = list(chunk.errors) + errors
+            state.errors += len(batch_errors)
+            all_errors.extend(batch_errors)
+            totals.update(chunk.counts)
+            totals.update(outcome_counts)
+            totals["errors"] += len(batch_errors)
+            totals["bytes_read"] += state.credit(chunk.next_offset, chunk.last)
+            store.write_backfill_checkpoint(
+                tx,
+                store.BackfillCheckpoint(
+                    source=state.key,
+                    kind=state.kind,
+                    size_bytes=state.size,
+                    next_offset=chunk.next_offset,
+                    records_read=state.read,
+                    articles_loaded=state.loaded,
+                    errors=state.errors,
+                    counts=dict(state.counts),
+                    done=chunk.last,
+                    started_at=state.started_at,
+                    updated_at=datetime.now(UTC),
+                    run_id=run_id,
+                ),
+                batch_errors,
+            )
+
+        store.load_articles(con, result.tagged, run_id=run_id, then=checkpoint)
         per_source[state.key] = {"loaded": state.loaded, "errors": state.errors, "records": state.read}
         if progress is not None:
             progress("batch", totals)
@@ -733,30 +740,34 @@ def _chunks(
     yield chunk(last=True)
 
 
-def _load_result(
-    con: duckdb.DuckDBPyConnection, chunk: _Chunk, result: BatchResult, run_id: str
-) -> tuple[int, Counter[str], list[store.BackfillErrorRow]]:
-    """Load a worker's result (one transaction for the articles), record how each story was reached;
-    return articles inserted, outcome counts and per-record errors."""
-    counts = store.load_articles(con, result.tagged, run_id=run_id)
-    outcome_counts: Counter[str] = Counter()
+def _sightings(chunk: _Chunk, result: BatchResult, run_id: str) -> list[Sighting]:
+    """How each story of a batch was reached: the source and the URL of its record."""
+    return [
+        Sighting(article_id(o.canonical_url), chunk.source, o.url, o.seen_at, run_id)
+        for o in result.outcomes
+        if o.outcome in ("loaded", "duplicate") and o.canonical_url
+    ]
+
+
+def _outcomes(
+    chunk: _Chunk, result: BatchResult, loaded: store.LoadCounts, run_id: str
+) -> tuple[Counter[str], list[store.BackfillErrorRow]]:
+    """Outcome counts of a loaded batch (an article already stored is a duplicate) and its per-record
+    errors."""
+    counts: Counter[str] = Counter()
     errors: list[store.BackfillErrorRow] = []
-    sightings: list[Sighting] = []
     now = datetime.now(UTC)
     for o in result.outcomes:
         outcome = o.outcome
-        if outcome == "loaded" and o.canonical_url in counts.already_stored:
+        if outcome == "loaded" and o.canonical_url in loaded.already_stored:
             outcome = "duplicate"
-        outcome_counts[outcome] += 1
-        if outcome in ("loaded", "duplicate") and o.canonical_url:
-            sightings.append(Sighting(article_id(o.canonical_url), chunk.source, o.url, o.seen_at, run_id))
+        counts[outcome] += 1
         if o.error:
             errors.append(
                 store.BackfillErrorRow(chunk.source, o.offset, outcome, o.url, o.error, run_id, now)
             )
-    store.record_sightings(con, sightings)
-    outcome_counts["articles_loaded"] += counts.articles
-    return counts.articles, outcome_counts, errors
+    counts["articles_loaded"] += loaded.articles
+    return counts, errors
 
 
 def open_archiver(settings: Settings) -> WarcArchiver | None:

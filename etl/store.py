@@ -110,6 +110,7 @@ __all__ = [
     "stored_mentions",
     "table_counts",
     "upgrade",
+    "write_backfill_checkpoint",
 ]
 
 # 2: entity QIDs, demonym -> country links, entity_aliases, annotation versions on every tag row,
@@ -1164,7 +1165,11 @@ def _assign_clusters(
 
 
 def load_articles(
-    con: duckdb.DuckDBPyConnection, tagged: Sequence[TaggedArticle], *, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    tagged: Sequence[TaggedArticle],
+    *,
+    run_id: str,
+    then: Callable[[duckdb.DuckDBPyConnection, LoadCounts], None] | None = None,
 ) -> LoadCounts:
     """Load a batch of tagged articles (articles, entities, mentions, quotes, topics) in one transaction.
 
@@ -1173,7 +1178,9 @@ def load_articles(
     within the batch the first occurrence of an article wins. Entities are shared between articles and
     inserted once; `first_seen` is the earliest published (else fetched_at) time among the articles of
     the batch that first introduced them. Loading the same batch again inserts nothing. On any error the
-    whole batch is rolled back and the error re-raised. Must not be called inside an open transaction."""
+    whole batch is rolled back and the error re-raised. Must not be called inside an open transaction.
+    `then(con, counts)`, when given, runs inside the same transaction after the inserts (a backfill saves
+    its checkpoint there, so that a batch and its checkpoint commit together or not at all)."""
     unique = _first_by(_first_by(tagged, lambda t: t.article.article_id), lambda t: t.article.canonical_url)
     with _transaction(con):
         known_ids, known_urls = _existing_articles(con, unique) if unique else (set(), set())
@@ -1205,21 +1212,23 @@ def load_articles(
         for t in _ARTICLE_TABLES:
             _stage_insert(con, t, rows_by_table[t.name])
         after = {t.name: _count(con, t) for t in _ARTICLE_TABLES}
-
-    inserted = {name: after[name] - before[name] for name in before}
-    return LoadCounts(
-        articles=inserted["articles"],
-        entities=inserted["entities"],
-        mentions=inserted["mentions"],
-        quotes=inserted["quotes"],
-        article_topics=inserted["article_topics"],
-        skipped_articles=len(tagged) - inserted["articles"],
-        already_stored=frozenset(
-            t.article.canonical_url
-            for t in unique
-            if t.article.article_id in known_ids or t.article.canonical_url in known_urls
-        ),
-    )
+        inserted = {name: after[name] - before[name] for name in before}
+        counts = LoadCounts(
+            articles=inserted["articles"],
+            entities=inserted["entities"],
+            mentions=inserted["mentions"],
+            quotes=inserted["quotes"],
+            article_topics=inserted["article_topics"],
+            skipped_articles=len(tagged) - inserted["articles"],
+            already_stored=frozenset(
+                t.article.canonical_url
+                for t in unique
+                if t.article.article_id in known_ids or t.article.canonical_url in known_urls
+            ),
+        )
+        if then is not None:
+            then(con, counts)
+    return counts
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1854,6 +1863,16 @@ def save_backfill_checkpoint(
     """Record a source's progress and the errors met since the last checkpoint, in one transaction.
     Idempotent: saving the same checkpoint and errors again changes nothing (an error is keyed by
     source, record offset and stage)."""
+    with _transaction(con):
+        write_backfill_checkpoint(con, checkpoint, errors)
+
+
+def write_backfill_checkpoint(
+    con: duckdb.DuckDBPyConnection,
+    checkpoint: BackfillCheckpoint,
+    errors: Sequence[BackfillErrorRow] = (),
+) -> None:
+    """`save_backfill_checkpoint` inside the caller's open transaction (see `load_articles(then=…)`)."""
     row = {
         **dataclasses.asdict(checkpoint),
         "counts": _json(dict(checkpoint.counts)),
@@ -1864,20 +1883,19 @@ def save_backfill_checkpoint(
         ({**dataclasses.asdict(e), "recorded_at": _utc(e.recorded_at)} for e in errors),
         lambda r: (r["source"], r["record_offset"], r["stage"]),
     )
-    with _transaction(con):
+    _query_staged(
+        con,
+        _staged(backfill_progress).name,
+        pa.Table.from_pylist([row], schema=_ARROW_SCHEMAS["backfill_progress"]),
+        _CHECKPOINT_UPSERT,
+    )
+    if error_rows:
         _query_staged(
             con,
-            _staged(backfill_progress).name,
-            pa.Table.from_pylist([row], schema=_ARROW_SCHEMAS["backfill_progress"]),
-            _CHECKPOINT_UPSERT,
+            _staged(backfill_errors).name,
+            pa.Table.from_pylist(error_rows, schema=_ARROW_SCHEMAS["backfill_errors"]),
+            _BACKFILL_ERRORS_INSERT,
         )
-        if error_rows:
-            _query_staged(
-                con,
-                _staged(backfill_errors).name,
-                pa.Table.from_pylist(error_rows, schema=_ARROW_SCHEMAS["backfill_errors"]),
-                _BACKFILL_ERRORS_INSERT,
-            )
 
 
 def backfill_checkpoints(con: duckdb.DuckDBPyConnection) -> dict[str, BackfillCheckpoint]:
