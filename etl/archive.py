@@ -39,6 +39,7 @@ from warcio.warcwriter import WARCWriter
 
 from etl.dates import parse_date
 from etl.records import FeedSource, FetchResult
+from etl.settings import Settings
 from etl.sitemaps import parse_sitemap
 
 
@@ -504,3 +505,9 @@ class WarcArchiver:
 def _warc_iso(value: datetime) -> str:
     value = value if value.tzinfo else value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def archiver_for(settings: Settings) -> WarcArchiver | None:
+    """The WARC writer for fetched responses under `settings.warc_dir`, when the settings keep them
+    (`keep_warc`); None otherwise."""
+    return WarcArchiver(settings.warc_dir, max_bytes=settings.warc_max_bytes) if settings.keep_warc else None

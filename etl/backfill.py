@@ -39,7 +39,6 @@ from etl.archive import (
     SourceKind,
     TextRecord,
     UrlRecord,
-    WarcArchiver,
     read_sitemap_body,
     read_source,
     source_kind,
@@ -768,8 +767,3 @@ def _outcomes(
             )
     counts["articles_loaded"] += loaded.articles
     return counts, errors
-
-
-def open_archiver(settings: Settings) -> WarcArchiver | None:
-    """The WARC writer for fetched responses, when the settings keep them (`keep_warc`)."""
-    return WarcArchiver(settings.warc_dir) if settings.keep_warc else None

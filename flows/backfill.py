@@ -28,7 +28,7 @@ from prefect.runtime import flow_run
 
 from etl import backfill as steps
 from etl import store
-from etl.archive import Columns
+from etl.archive import Columns, archiver_for
 from etl.fetch import Fetcher
 from etl.settings import Settings
 
@@ -209,7 +209,7 @@ def run_backfill_flow(
                     executor = stack.enter_context(steps.ProcessExecutor(settings, options.workers))
                 else:
                     executor = steps.InlineExecutor(steps.build_tools(settings))
-                archiver = steps.open_archiver(settings)
+                archiver = archiver_for(settings)
                 if archiver is not None:
                     stack.enter_context(archiver)
                 fetcher = stack.enter_context(Fetcher(settings, archiver=archiver))
