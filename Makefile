@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format typecheck setup model lock bench bench-tag clean
+.PHONY: demo test check lint format typecheck setup model lock bench bench-tag bench-backfill clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: model
 # Our tagging against bare nlp.pipe on 1,000 real articles (about 6 minutes here).
 bench-tag: model
 	$(BIN)/python bench/tag.py
+
+# Backfill throughput: end to end vs the raw limit with 1 and 2 processes, and the prefilter's scan rate
+# (5,000-page WARCs built from ../shared/data/articles; tens of minutes on 2 cores).
+bench-backfill: model
+	$(BIN)/python bench/backfill.py
 
 # Regenerate the pinned lock from requirements.in (needs uv: `pip install uv`).
 lock:
