@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -152,9 +152,10 @@ def _options(
     batch_size: int | None,
     columns: list[str] | None,
 ) -> steps.BackfillOptions:
+    # Dates without a zone (as typed on a command line) are UTC, like every date the store keeps.
     return steps.BackfillOptions(
-        since=since,
-        until=until,
+        since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
+        until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
         prefilter=prefilter,
         workers=max(1, workers),
         batch_size=batch_size or 100,

@@ -270,3 +270,63 @@ def test_killed_backfill_resumes_to_the_same_tables(
     con = store.connect(killed_db)
     assert table_contents(con) == whole
     con.close()
+
+
+# -- URL lists and sitemaps through the polite fetcher ------------------------------------------------------
+
+
+def test_url_list_and_sitemap_are_fetched_politely(
+    shared: Path, tools: backfill.WorkerTools, tmp_path: Path
+) -> None:
+    import random
+
+    from pytest_httpserver import HTTPServer
+
+    from etl.fetch import Fetcher
+    from etl.samplepages import render_page
+
+    articles_file = shared / "data" / "articles" / "isot_subset.control.jsonl"
+    need(articles_file.is_file(), f"articles missing: {articles_file}")
+    sample = load_articles([articles_file])[:3]
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        urls = [server.url_for(f"/story/{i}.html") for i in range(3)]
+        for i, (url, article) in enumerate(zip(urls, sample, strict=True)):
+            page = render_page(article, url, random.Random(0))
+            server.expect_request(f"/story/{i}.html").respond_with_data(page, content_type="text/html")
+        server.expect_request("/gone.html").respond_with_data("gone", status=404, content_type="text/html")
+        listing = tmp_path / "urls.txt"
+        listing.write_text("\n".join([*urls[:2], server.url_for("/gone.html")]) + "\n", encoding="utf-8")
+        sitemap = tmp_path / "news-sitemap.xml"
+        sitemap.write_text(
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(f"<url><loc>{u}</loc></url>" for u in urls[1:])
+            + "</urlset>",
+            encoding="utf-8",
+        )
+        settings, con = _db(tmp_path)
+        settings = settings.model_copy(
+            update={"fetch_allow_networks": ["127.0.0.0/8"], "obey_robots": False, "fetch_host_rate": 1000.0}
+        )
+        with Fetcher(settings) as fetcher:
+            report = backfill.run_backfill(
+                settings,
+                con,
+                [str(listing), str(sitemap)],
+                backfill.BackfillOptions(batch_size=2),
+                backfill.InlineExecutor(tools),
+                run_id="urls",
+                fetcher=fetcher,
+            )
+        fetched = [request.path for request, _ in server.log]
+    finally:
+        server.stop()
+    stored = {r[0] for r in con.execute("select url from articles").fetchall()}
+    assert stored == set(urls)
+    # The sitemap's first URL was stored by the list already: not fetched twice.
+    assert sorted(fetched) == sorted(["/story/0.html", "/story/1.html", "/gone.html", "/story/2.html"])
+    assert report.counts["skipped:already-stored"] == 1
+    errors = con.execute("select url, stage from backfill_errors").fetchall()
+    assert errors == [(server.url_for("/gone.html"), "fetch_error")]
+    assert con.execute("select count(*) from fetches").fetchone() == (4,)
