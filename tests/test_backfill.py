@@ -330,3 +330,50 @@ def test_url_list_and_sitemap_are_fetched_politely(
     errors = con.execute("select url, stage from backfill_errors").fetchall()
     assert errors == [(server.url_for("/gone.html"), "fetch_error")]
     assert con.execute("select count(*) from fetches").fetchone() == (4,)
+
+
+# -- checkpoints in the store -----------------------------------------------------------------------------
+
+
+def _checkpoint(offset: int, done: bool = False) -> store.BackfillCheckpoint:
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    return store.BackfillCheckpoint(
+        "/a.warc.gz", "warc", 100, offset, 3, 1, 1, {"pages": 2}, done, at, at, "r"
+    )
+
+
+def test_checkpoints_round_trip_and_saving_twice_changes_nothing(tmp_path: Path) -> None:
+    _, con = _db(tmp_path)
+    error = store.BackfillErrorRow(
+        "/a.warc.gz", 7, "damaged_record", None, "truncated", "r", datetime.now(UTC)
+    )
+    store.save_backfill_checkpoint(con, _checkpoint(50), [error])
+    store.save_backfill_checkpoint(con, _checkpoint(50), [error])
+    assert store.backfill_checkpoints(con) == {"/a.warc.gz": _checkpoint(50)}
+    assert con.execute("select count(*) from backfill_errors").fetchone() == (1,)
+    store.save_backfill_checkpoint(con, _checkpoint(100, done=True))
+    assert store.backfill_checkpoints(con)["/a.warc.gz"] == _checkpoint(100, done=True)
+
+
+def test_a_batch_and_its_checkpoint_commit_together(tmp_path: Path) -> None:
+    from test_store import make_batch
+
+    _, con = _db(tmp_path)
+
+    def failing(tx: duckdb.DuckDBPyConnection, counts: store.LoadCounts) -> None:
+        store.write_backfill_checkpoint(tx, _checkpoint(60))
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        store.load_articles(con, make_batch(), run_id="r", then=failing)
+    assert con.execute("select count(*) from articles").fetchone() == (0,)
+    assert store.backfill_checkpoints(con) == {}
+
+    seen: list[int] = []
+
+    def saving(tx: duckdb.DuckDBPyConnection, counts: store.LoadCounts) -> None:
+        seen.append(counts.articles)
+        store.write_backfill_checkpoint(tx, _checkpoint(60))
+
+    store.load_articles(con, make_batch(), run_id="r", then=saving)
+    assert seen == [3] and store.backfill_checkpoints(con)["/a.warc.gz"].next_offset == 60

@@ -46,6 +46,8 @@ TABLES = {
     "article_topics",
     "runs",
     "schema_info",
+    "backfill_progress",
+    "backfill_errors",
 }
 
 # ---------------------------------------------------------------------------------------------------
