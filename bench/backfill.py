@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import random
 import resource
 import tempfile
 import time
@@ -106,6 +107,8 @@ def main() -> None:
 
     if not args.skip_throughput:
         everything = [a for a in on_topic + control if len(a.text.split()) >= 50]
+        # Shuffled (seeded), so that any prefix of the WARC is a fair mix of long and short articles.
+        random.Random(8).shuffle(everything)
         warc = workdir / "pages.warc.gz"
         started = time.perf_counter()
         write_warc(warc, pages(everything, args.pages))

@@ -329,7 +329,9 @@ class ProcessExecutor:
             initializer=_init_worker,
             initargs=(self._settings_json,),
         )
-        self.capacity = workers * 2
+        # Results are taken in order: a few batches queued per process keep every process busy while one
+        # long batch (a page of transcripts) holds up the head of the queue.
+        self.capacity = workers * 4
 
     def __enter__(self) -> ProcessExecutor:
         return self
