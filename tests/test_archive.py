@@ -295,3 +295,32 @@ def test_prefilter_needs_every_required_group() -> None:
     assert prefilter.passes_text("Russian hackers leaked emails from the campaign, investigators said.")
     with pytest.raises(KeyError, match="known"):
         build_prefilter(load_topics(), "no_such_topic", AliasTable.load())
+
+
+def test_prefilter_literals_find_whatever_the_expressions_find(shared: Path) -> None:
+    """The Aho-Corasick shortcut decides as the groups' full expressions would, on real pages."""
+    import random
+    import re
+
+    from etl.prefilter import literal_starts
+    from etl.samplepages import load_articles, page_url, render_page
+
+    assert literal_starts("russia(?:n|ns)?") == ("russia",)
+    assert literal_starts(r"russo-?phobi\w*") == ("russo",)
+    assert literal_starts(r"Vladimir\ Putin") == ("Vladimir Putin",)
+    assert literal_starts("(?:russian|kremlin) (?:meddling)") == ("russian", "kremlin")
+    assert literal_starts("(?:a|b)? c") == ("",)
+    prefilter = build_prefilter(load_topics(), "russian_interference", AliasTable.load())
+    full = [
+        re.compile(b"|".join(c.pattern.pattern for c in checks), re.IGNORECASE) for checks in prefilter.groups
+    ]
+    articles = shared / "data" / "articles"
+    rng = random.Random(3)
+    sample = load_articles([articles / "fakenewsnet_v1.jsonl", articles / "fakenewsnet_v1.control.jsonl"])
+    decided = []
+    for article in sample:
+        page = render_page(article, page_url(article), rng).encode()
+        expected = all(p.search(page) for p in full)
+        assert prefilter.passes_bytes(page) == expected, article.ident
+        decided.append(expected)
+    assert 0 < sum(decided) < len(decided)
