@@ -544,6 +544,14 @@ def run_backfill(
         key = source_key(source)
         kind = source_kind(source)
         size = source_size(source)
+        if size is None and not source.startswith(("http://", "https://")):
+            # A missing or unreadable file is that source's error; the other sources still load.
+            all_errors.append(
+                store.BackfillErrorRow(key, 0, "unreadable", None, "no such file", run_id, datetime.now(UTC))
+            )
+            totals["sources_missing"] += 1
+            totals["errors"] += 1
+            continue
         previous = checkpoints.get(key)
         if previous is not None and previous.done and previous.size_bytes == size:
             totals["sources_skipped"] += 1

@@ -377,3 +377,22 @@ def test_a_batch_and_its_checkpoint_commit_together(tmp_path: Path) -> None:
 
     store.load_articles(con, make_batch(), run_id="r", then=saving)
     assert seen == [3] and store.backfill_checkpoints(con)["/a.warc.gz"].next_offset == 60
+
+
+def test_a_missing_source_is_an_error_and_the_others_load(
+    shared: Path, tools: backfill.WorkerTools, tmp_path: Path
+) -> None:
+    example = shared / "data" / "warc" / "warcio" / "example.warc.gz"
+    need(example.is_file(), f"missing: {example}")
+    settings, con = _db(tmp_path)
+    report = backfill.run_backfill(
+        settings,
+        con,
+        [str(tmp_path / "nowhere.warc.gz"), str(example)],
+        backfill.BackfillOptions(),
+        backfill.InlineExecutor(tools),
+        run_id="m",
+    )
+    assert report.counts["sources_missing"] == 1 and report.counts["sources"] == 1
+    assert [e.error for e in report.errors] == ["no such file"]
+    assert store.backfill_checkpoints(con)[str(example.resolve())].done
