@@ -143,9 +143,12 @@ def main() -> None:
 
     # The prefilter: ~1% of pages on topic, the rest control articles, 2 processes.
     share = max(1, args.scan_pages // 100)
+    # On-topic pages drawn from all the on-topic dumps (seeded), not the first file's: the NLP they need
+    # should cost what a typical on-topic article costs.
+    picks = random.Random(9).sample(on_topic, min(len(on_topic), share))
     mixed: list[SampleArticle] = []
     for i in range(args.scan_pages):
-        mixed.append(on_topic[i // 100 % len(on_topic)] if i % 100 == 0 else control[i % len(control)])
+        mixed.append(picks[i // 100 % len(picks)] if i % 100 == 0 else control[i % len(control)])
     scan = workdir / "scan.warc.gz"
     write_warc(scan, pages(mixed, args.scan_pages))
     workers = max(args.workers)
