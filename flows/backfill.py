@@ -191,7 +191,10 @@ def run_backfill_flow(
             description = (
                 f"{counts.get('records', 0)} records read, {counts.get('articles_loaded', 0)} articles loaded"
             )
-            update_progress_artifact(artifact, share, description=description)
+            try:
+                update_progress_artifact(artifact, share, description=description)
+            except Exception as exc:  # progress reporting never stops a backfill
+                logger.warning("progress artifact not updated: %s", exc)
         if on_progress is not None:
             on_progress(event, counts)
 
