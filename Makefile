@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format typecheck setup model lock bench bench-tag bench-warehouse clean serve stop
+.PHONY: demo test check lint format typecheck setup model lock bench bench-tag bench-warehouse bench-backfill clean serve stop
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench-tag: model
 # of every trend query. ARGS="--scale 0.1" for a quick run (see bench/warehouse.py).
 bench-warehouse: $(STAMP)
 	$(BIN)/python bench/warehouse.py $(ARGS)
+
+# Backfill throughput: end to end vs the raw limit with 1 and 2 processes, and the prefilter's scan rate
+# (5,000-page WARCs built from ../shared/data/articles; tens of minutes on 2 cores).
+bench-backfill: model
+	$(BIN)/python bench/backfill.py
 
 # Regenerate the pinned lock from requirements.in (needs uv: `pip install uv`).
 lock:

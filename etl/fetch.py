@@ -35,13 +35,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterable, 
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from protego import Protego
 
 from etl.records import FetchKind, FetchRequest, FetchResult
 from etl.settings import Settings
+
+if TYPE_CHECKING:
+    from etl.archive import WarcArchiver
 
 logger = logging.getLogger(__name__)
 
@@ -452,8 +455,10 @@ class Fetcher:
     thread, so `fetch_many` gets async concurrency and several threads may share one Fetcher (and so its
     politeness limits). Use as a context manager so that the loop and the connection pool are closed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, archiver: WarcArchiver | None = None) -> None:
         self._settings = settings
+        # Every response is also written to WARC files (the store of record) when an archiver is given.
+        self._archiver = archiver
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetcher-loop", daemon=True)
         self._thread.start()
@@ -474,7 +479,10 @@ class Fetcher:
 
     def fetch(self, request: FetchRequest | str) -> FetchResult:
         """Fetch one URL (a plain string is a page); never raises for network or HTTP trouble."""
-        return self._call(self._core.fetch(request))
+        result = self._call(self._core.fetch(request))
+        if self._archiver is not None:
+            self._archiver.write([result])
+        return result
 
     def fetch_many(
         self, requests: Iterable[FetchRequest | str], *, deadline_s: float | None = None
@@ -482,7 +490,10 @@ class Fetcher:
         """Fetch all requests concurrently (within the global and per-host limits); results come back in
         input order. `deadline_s` bounds the whole batch: what is not done by then is a `timeout:` error
         (this is what bounds a batch run in a worker thread, which nothing else can interrupt)."""
-        return self._call(self._core.fetch_many(list(requests), deadline_s=deadline_s))
+        results = self._call(self._core.fetch_many(list(requests), deadline_s=deadline_s))
+        if self._archiver is not None:
+            self._archiver.write(results)
+        return results
 
     def close(self) -> None:
         """Close the connection pool and stop the loop thread. Safe to call twice."""

@@ -301,6 +301,16 @@ def _failure_outcome(result: FetchResult) -> str:
     return "fetch_error"
 
 
+@dataclass(frozen=True)
+class ExtractedBatch:
+    """A batch after extraction and dedup, before tagging: the new articles, and what became of every
+    URL (`fetch_records[i]` is about `fetched[i]`)."""
+
+    articles: tuple[Article, ...]
+    fetch_records: tuple[store.FetchRecord, ...]
+    errors: tuple[ItemError, ...] = field(default_factory=tuple)
+
+
 def process_batch(
     fetched: Sequence[FetchResult],
     entries: Sequence[FeedEntry | None],
@@ -314,6 +324,36 @@ def process_batch(
     """Keep raw bodies, extract, drop duplicates (by canonical URL) and tag one batch of fetched pages.
     `entries[i]` is the feed entry that led to `fetched[i]` (None for URLs from elsewhere). An article
     whose language differs from `expected_language` is flagged `language_mismatch`, not dropped."""
+    extracted = extract_batch(
+        fetched,
+        entries,
+        raw_dir=raw_dir,
+        run_id=run_id,
+        known_canonical=known_canonical,
+        expected_language=expected_language,
+    )
+    return tag_batch(extracted, tagger)
+
+
+def tag_batch(extracted: ExtractedBatch, tagger: Tagger) -> ProcessedBatch:
+    """Tag the articles of an extracted batch (one `nlp.pipe` over all of them)."""
+    articles = extracted.articles
+    taggings = tagger.tag([a.text for a in articles], [a.title for a in articles])
+    tagged = tuple(TaggedArticle(article=a, tagging=t) for a, t in zip(articles, taggings, strict=True))
+    return ProcessedBatch(tagged=tagged, fetch_records=extracted.fetch_records, errors=extracted.errors)
+
+
+def extract_batch(
+    fetched: Sequence[FetchResult],
+    entries: Sequence[FeedEntry | None],
+    *,
+    raw_dir: Path | None,
+    run_id: str,
+    known_canonical: set[str] | None = None,
+    expected_language: str | None = None,
+) -> ExtractedBatch:
+    """The first half of `process_batch`: keep raw bodies, extract and drop duplicates, no tagging (a
+    backfill filters the articles by date and topic in between)."""
     seen = set(known_canonical or ())
     articles: list[Article] = []
     records: list[store.FetchRecord] = []
@@ -385,6 +425,4 @@ def process_batch(
                 run_id=run_id,
             )
         )
-    taggings = tagger.tag([a.text for a in articles], [a.title for a in articles])
-    tagged = tuple(TaggedArticle(article=a, tagging=t) for a, t in zip(articles, taggings, strict=True))
-    return ProcessedBatch(tagged=tagged, fetch_records=tuple(records), errors=tuple(errors))
+    return ExtractedBatch(articles=tuple(articles), fetch_records=tuple(records), errors=tuple(errors))

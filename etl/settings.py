@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # a writer (ingest, retag, db upgrade) this long, before giving up with a clear message.
     db_read_wait_s: float = 30.0
     db_write_wait_s: float = 3600.0
+    # Every response the fetcher gets is also appended to gzip'd WARC files under data_dir/warc (the store
+    # of record: any article can be re-extracted from its original bytes, and backfill reads them back).
+    keep_warc: bool = True
+    warc_max_bytes: int = 1_000_000_000  # a WARC file is closed and a new one started past this size
 
     topics_file: Path | None = None
     aliases_file: Path | None = None
@@ -72,6 +76,11 @@ class Settings(BaseSettings):
     def database(self) -> Path:
         """The DuckDB file this run writes to."""
         return self.db_path if self.db_path is not None else self.data_dir / "newswatch.duckdb"
+
+    @property
+    def warc_dir(self) -> Path:
+        """Where the fetcher's WARC files are written."""
+        return self.data_dir / "warc"
 
     @property
     def raw_dir(self) -> Path:

@@ -86,6 +86,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "TERM_PATTERN",
     "ArticleTags",
+    "BackfillCheckpoint",
+    "BackfillErrorRow",
     "DatabaseBusy",
     "FeedItem",
     "FeedPoll",
@@ -94,6 +96,7 @@ __all__ = [
     "StoredArticle",
     "articles_behind_latest_version",
     "articles_to_retag",
+    "backfill_checkpoints",
     "bulk_insert",
     "connect",
     "current_revision",
@@ -116,19 +119,22 @@ __all__ = [
     "register_feeds",
     "replace_tags",
     "replace_topic_scores",
+    "save_backfill_checkpoint",
     "schema_revisions",
     "settled_item_urls",
     "start_run",
     "stored_mentions",
     "table_counts",
     "upgrade",
+    "write_backfill_checkpoint",
 ]
 
 # 2: entity QIDs, demonym -> country links, entity_aliases, annotation versions on every tag row,
 #    sub-topics.
 # 3: Alembic migrations (etl/migrations); article_terms and search_stopwords for keyword search.
+# 4: backfill_progress and backfill_errors (checkpoints of etl.backfill).
 # The tables below must stay what the migrations build: tests/test_migrations.py compares them.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -374,6 +380,40 @@ runs = Table(
     Column("status", String),
     Column("counts", JSON),
     Column("errors", JSON),
+)
+
+# Backfill checkpoints (etl.backfill): per source file or URL, the offset reading resumes at and the
+# running counts; a source whose `done` is set and whose size has not changed is skipped on a re-run.
+backfill_progress = Table(
+    "backfill_progress",
+    metadata,
+    Column("source", String, primary_key=True),  # absolute path of the file, or the sitemap URL
+    Column("kind", String),  # 'warc' | 'jsonl' | 'csv' | 'urls' | 'sitemap'
+    Column("size_bytes", BigInteger),  # the file's size when last read (a grown file is read on)
+    Column("next_offset", BigInteger),  # byte offset (warc, jsonl) or record ordinal (csv, urls, sitemap)
+    Column("records_read", BigInteger),
+    Column("articles_loaded", BigInteger),
+    Column("errors", BigInteger),
+    Column("counts", JSON),  # {"page": n, "skipped:request": n, "duplicate": n, "filtered:date": n, …}
+    Column("done", Boolean),
+    Column("started_at", TimestampTZ),
+    Column("updated_at", TimestampTZ),
+    Column("run_id", String),
+)
+
+# What went wrong with single records of a backfill source (a truncated record, a broken gzip member,
+# a page that is not an article): the run records it here and goes on.
+backfill_errors = Table(
+    "backfill_errors",
+    metadata,
+    Column("source", String, nullable=False),
+    Column("record_offset", BigInteger, nullable=False),
+    Column("stage", String, nullable=False),  # 'read' | 'extract_error' | 'fetch_error' | …
+    Column("url", String),
+    Column("error", String),
+    Column("run_id", String),
+    Column("recorded_at", TimestampTZ),
+    PrimaryKeyConstraint("source", "record_offset", "stage"),
 )
 
 schema_info = Table(
@@ -1353,7 +1393,11 @@ def _assign_clusters(
 
 
 def load_articles(
-    con: duckdb.DuckDBPyConnection, tagged: Sequence[TaggedArticle], *, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    tagged: Sequence[TaggedArticle],
+    *,
+    run_id: str,
+    then: Callable[[duckdb.DuckDBPyConnection, LoadCounts], None] | None = None,
 ) -> LoadCounts:
     """Load a batch of tagged articles (articles, entities, mentions, quotes, topics) in one transaction.
 
@@ -1362,7 +1406,9 @@ def load_articles(
     within the batch the first occurrence of an article wins. Entities are shared between articles and
     inserted once; `first_seen` is the earliest published (else fetched_at) time among the articles of
     the batch that first introduced them. Loading the same batch again inserts nothing. On any error the
-    whole batch is rolled back and the error re-raised. Must not be called inside an open transaction."""
+    whole batch is rolled back and the error re-raised. Must not be called inside an open transaction.
+    `then(con, counts)`, when given, runs inside the same transaction after the inserts (a backfill saves
+    its checkpoint there, so that a batch and its checkpoint commit together or not at all)."""
     unique = _first_by(_first_by(tagged, lambda t: t.article.article_id), lambda t: t.article.canonical_url)
     with _transaction(con):
         known_ids, known_urls = _existing_articles(con, unique) if unique else (set(), set())
@@ -1397,21 +1443,23 @@ def load_articles(
         if fresh:
             # Only articles inserted just now: their derived rows cannot be stored yet, so no key is needed.
             _derive_article_rows(con, [t.article.article_id for t in fresh], terms=True)
-
-    inserted = {name: after[name] - before[name] for name in before}
-    return LoadCounts(
-        articles=inserted["articles"],
-        entities=inserted["entities"],
-        mentions=inserted["mentions"],
-        quotes=inserted["quotes"],
-        article_topics=inserted["article_topics"],
-        skipped_articles=len(tagged) - inserted["articles"],
-        already_stored=frozenset(
-            t.article.canonical_url
-            for t in unique
-            if t.article.article_id in known_ids or t.article.canonical_url in known_urls
-        ),
-    )
+        inserted = {name: after[name] - before[name] for name in before}
+        counts = LoadCounts(
+            articles=inserted["articles"],
+            entities=inserted["entities"],
+            mentions=inserted["mentions"],
+            quotes=inserted["quotes"],
+            article_topics=inserted["article_topics"],
+            skipped_articles=len(tagged) - inserted["articles"],
+            already_stored=frozenset(
+                t.article.canonical_url
+                for t in unique
+                if t.article.article_id in known_ids or t.article.canonical_url in known_urls
+            ),
+        )
+        if then is not None:
+            then(con, counts)
+    return counts
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -2049,4 +2097,117 @@ def stored_mentions(
         found[int(aid)].append(
             EntityMention(text, label, start, end, canonical, sentence_start or 0, sentence_end or 0, qid=qid)
         )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------
+# Backfill checkpoints (etl.backfill)
+
+
+@dataclass(frozen=True)
+class BackfillCheckpoint:
+    """Where a backfill of one source stands: read up to `next_offset`, with the counts so far."""
+
+    source: str
+    kind: str
+    size_bytes: int | None
+    next_offset: int
+    records_read: int
+    articles_loaded: int
+    errors: int
+    counts: Mapping[str, int]
+    done: bool
+    started_at: datetime
+    updated_at: datetime
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class BackfillErrorRow:
+    """One record of a backfill source that failed at some stage."""
+
+    source: str
+    record_offset: int
+    stage: str
+    url: str | None
+    error: str
+    run_id: str | None
+    recorded_at: datetime
+
+
+def _checkpoint_upsert_sql() -> str:
+    staged = _staged(backfill_progress)
+    stmt = insert(backfill_progress).from_select(
+        [c.name for c in backfill_progress.columns], select(*staged.c)
+    )
+    ex = stmt.excluded
+    return _sql(
+        stmt.on_conflict_do_update(
+            index_elements=["source"],
+            set_={
+                c.name: getattr(ex, c.name)
+                for c in backfill_progress.columns
+                if c.name not in ("source", "started_at")
+            },
+        )
+    )
+
+
+_CHECKPOINT_UPSERT = _checkpoint_upsert_sql()
+_BACKFILL_ERRORS_INSERT = _insert_do_nothing_sql(backfill_errors, ["source", "record_offset", "stage"])
+_CHECKPOINTS_SQL = _sql(select(*backfill_progress.c))
+
+
+def save_backfill_checkpoint(
+    con: duckdb.DuckDBPyConnection,
+    checkpoint: BackfillCheckpoint,
+    errors: Sequence[BackfillErrorRow] = (),
+) -> None:
+    """Record a source's progress and the errors met since the last checkpoint, in one transaction.
+    Idempotent: saving the same checkpoint and errors again changes nothing (an error is keyed by
+    source, record offset and stage)."""
+    with _transaction(con):
+        write_backfill_checkpoint(con, checkpoint, errors)
+
+
+def write_backfill_checkpoint(
+    con: duckdb.DuckDBPyConnection,
+    checkpoint: BackfillCheckpoint,
+    errors: Sequence[BackfillErrorRow] = (),
+) -> None:
+    """`save_backfill_checkpoint` inside the caller's open transaction (see `load_articles(then=…)`)."""
+    row = {
+        **dataclasses.asdict(checkpoint),
+        "counts": _json(dict(checkpoint.counts)),
+        "started_at": _utc(checkpoint.started_at),
+        "updated_at": _utc(checkpoint.updated_at),
+    }
+    error_rows = _first_by(
+        ({**dataclasses.asdict(e), "recorded_at": _utc(e.recorded_at)} for e in errors),
+        lambda r: (r["source"], r["record_offset"], r["stage"]),
+    )
+    _query_staged(
+        con,
+        _staged(backfill_progress).name,
+        pa.Table.from_pylist([row], schema=_ARROW_SCHEMAS["backfill_progress"]),
+        _CHECKPOINT_UPSERT,
+    )
+    if error_rows:
+        _query_staged(
+            con,
+            _staged(backfill_errors).name,
+            pa.Table.from_pylist(error_rows, schema=_ARROW_SCHEMAS["backfill_errors"]),
+            _BACKFILL_ERRORS_INSERT,
+        )
+
+
+def backfill_checkpoints(con: duckdb.DuckDBPyConnection) -> dict[str, BackfillCheckpoint]:
+    """Every source's checkpoint, by source."""
+    names = [c.name for c in backfill_progress.columns]
+    found: dict[str, BackfillCheckpoint] = {}
+    for values in con.execute(_CHECKPOINTS_SQL).fetchall():
+        raw = dict(zip(names, values, strict=True))
+        counts = raw["counts"]
+        raw["counts"] = json.loads(counts) if isinstance(counts, str) else dict(counts or {})
+        found[raw["source"]] = BackfillCheckpoint(**raw)
     return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -73,6 +74,101 @@ def retag(
     except UnknownTopic as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+    console.print(counts)
+
+
+@app.command()
+def backfill(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="WARC/ARC files (.warc, .warc.gz, .arc, .arc.gz), JSONL/CSV dumps, URL lists (.txt), "
+            "sitemaps (.xml file or http(s) URL)"
+        ),
+    ],
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="only articles published on or after DATE")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="only articles published before DATE")
+    ] = None,
+    prefilter: Annotated[
+        str | None, typer.Option(help="keep only pages passing TOPIC's keyword prefilter (before NLP)")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="processes for extraction and tagging")] = 1,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="records per batch")] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="dump column mapping FIELD=COLUMN (url, title, text, published, outlet, id)"),
+    ] = None,
+    task_runner: Annotated[str, typer.Option(help="'local' (processes) or 'dask'")] = "local",
+    dask_address: Annotated[
+        str | None, typer.Option(help="scheduler of an existing Dask cluster, tcp://HOST:PORT")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Backfill archives, dumps and URL lists: extract, filter by date and topic, tag and load, in
+    batches; resumable (a re-run continues each source at its checkpoint and skips finished ones)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    _quiet_prefect()
+    from etl.backfill import source_size
+    from flows.backfill import backfill as backfill_flow
+
+    if task_runner not in ("local", "dask"):
+        err_console.print(f"[red]--task-runner must be 'local' or 'dask', not {task_runner!r}[/red]")
+        raise typer.Exit(2)
+    settings = _settings(db)
+    total = sum(source_size(s) or 0 for s in sources) or None
+    columns = [
+        TextColumn("[bold]backfill"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "{task.fields[records]} records, {task.fields[loaded]} loaded, {task.fields[rate]:.0f} rec/s"
+        ),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    started = time.monotonic()
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task_id = bar.add_task("backfill", total=total, records=0, loaded=0, rate=0.0)
+
+        def on_progress(event: str, counts: Mapping[str, int]) -> None:
+            spent = max(time.monotonic() - started, 1e-6)
+            bar.update(
+                task_id,
+                completed=counts.get("bytes_read", 0),
+                records=counts.get("records", 0),
+                loaded=counts.get("articles_loaded", 0),
+                rate=counts.get("records", 0) / spent,
+            )
+
+        try:
+            counts = backfill_flow(
+                sources=sources,
+                db_path=str(settings.database),
+                data_dir=str(settings.data_dir),
+                since=since.replace(tzinfo=UTC) if since else None,
+                until=until.replace(tzinfo=UTC) if until else None,
+                prefilter=prefilter,
+                workers=workers,
+                batch_size=batch_size,
+                columns=column,
+                task_runner=task_runner,
+                dask_address=dask_address,
+                on_progress=on_progress,
+            )
+        except (KeyError, ValueError) as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
     console.print(counts)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from etl import ingest as steps
 from etl import store
+from etl.archive import archiver_for
 from etl.dedup import canonical_url
 from etl.feeds import load_feed_sources
 from etl.fetch import Fetcher
@@ -136,7 +138,12 @@ def run_ingest(settings: Settings, *, base_url: str | None = None, poll_all: boo
                 now = datetime.now(UTC)
                 states = store.feed_states(con, due_at=None if poll_all else now)
                 counts["feeds_due"] = len(states)
-                with Fetcher(settings) as fetcher:
+                # Every response fetched is also kept in WARC files under the data dir (the store of record).
+                with ExitStack() as stack:
+                    archiver = archiver_for(settings)
+                    if archiver is not None:
+                        stack.enter_context(archiver)
+                    fetcher = stack.enter_context(Fetcher(settings, archiver=archiver))
                     fresh = _poll(settings, fetcher, con, states, run_id, counts, errors) if states else []
                     if fresh:
                         _fetch_process_load(settings, fetcher, con, fresh, states, run_id, counts, errors)

@@ -49,6 +49,8 @@ TABLES = {
     "article_terms",
     "search_stopwords",
     "article_entities",
+    "backfill_progress",
+    "backfill_errors",
 }
 # Tables the migrations fill with reference rows of their own, not with anything loaded.
 SEEDED = {"schema_info", "search_stopwords"}
