@@ -355,8 +355,9 @@ def main() -> None:
         path.unlink(missing_ok=True)
     con = store.connect(path)
     try:
+        # A database kept from an older run is brought up to the current schema (its views included).
+        store.upgrade(con, SQL_DIR)
         if not args.queries_only:
-            store.upgrade(con, SQL_DIR)
             print(f"loading {int(FULL['articles'] * args.scale):,} articles into {path}")
             started = time.perf_counter()
             load(con, args.scale, np.random.default_rng(7))
