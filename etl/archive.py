@@ -38,7 +38,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from etl.dates import parse_date
-from etl.records import FeedSource, FetchResult
+from etl.records import FeedSource, RawResponse
 from etl.settings import Settings
 from etl.sitemaps import parse_sitemap
 
@@ -424,9 +424,10 @@ def read_sitemap_body(source: str, body: bytes, *, start: int = 0) -> Iterator[U
 
 @dataclass
 class WarcArchiver:
-    """Appends fetched responses to gzip'd WARC files under `directory` (one `response` record per
-    successful fetch, with the HTTP status, media type, validators and the body as the fetcher returned
-    it, content-encoding already removed). A file is closed and a new one started past `max_bytes`.
+    """Appends fetched responses to gzip'd WARC files under `directory`: one `response` record per HTTP
+    response the fetcher received (pages, feeds, sitemaps, robots.txt, redirect hops, error pages), with
+    the status line and headers as received and the body decoded. A backfill reads back the 2xx HTML
+    ones as pages and counts the rest as skipped. A file is closed and a new one started past `max_bytes`.
     Thread-safe; files are named `newswatch-<UTC time>-<pid>-<n>.warc.gz` so concurrent processes never
     share one. Call `close()` (or use as a context manager) when done."""
 
@@ -444,36 +445,30 @@ class WarcArchiver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def write(self, results: Iterable[FetchResult]) -> int:
-        """Write the successful results (2xx with a body); returns how many records were written."""
-        written = 0
+    def write_response(self, response: RawResponse) -> None:
+        """Append one `response` record: the status line and headers as received, the body decoded, and
+        `WARC-Truncated` when the body was not kept whole."""
+        http = StatusAndHeaders(
+            f"{response.status} {response.reason}".rstrip(), list(response.headers), protocol="HTTP/1.1"
+        )
+        warc_headers = {"WARC-Date": _warc_iso(response.fetched_at)}
+        if response.truncated:
+            warc_headers["WARC-Truncated"] = response.truncated
         with self._lock:
-            for result in results:
-                if not result.ok or not result.body:
-                    continue
-                writer = self._current()
-                headers = [("Content-Type", result.content_type or "application/octet-stream")]
-                headers += [("Content-Length", str(len(result.body)))]
-                if result.etag:
-                    headers.append(("ETag", result.etag))
-                if result.last_modified:
-                    headers.append(("Last-Modified", result.last_modified))
-                http = StatusAndHeaders(f"{result.status} OK", headers, protocol="HTTP/1.1")
-                record = writer.create_warc_record(
-                    result.final_url or result.url,
-                    "response",
-                    payload=io.BytesIO(result.body),
-                    length=len(result.body),
-                    http_headers=http,
-                    warc_headers_dict={"WARC-Date": _warc_iso(result.fetched_at)},
-                )
-                writer.write_record(record)
-                written += 1
-            if self._fh is not None:
-                self._fh.flush()
-                if self._fh.tell() >= self.max_bytes:
-                    self._close_current()
-        return written
+            writer = self._current()
+            record = writer.create_warc_record(
+                response.url,
+                "response",
+                payload=io.BytesIO(response.body),
+                length=len(response.body),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
+            writer.write_record(record)
+            assert self._fh is not None
+            self._fh.flush()
+            if self._fh.tell() >= self.max_bytes:
+                self._close_current()
 
     def close(self) -> None:
         """Close the file being written. Safe to call twice."""

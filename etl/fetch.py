@@ -31,16 +31,17 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from protego import Protego
 
-from etl.records import FetchKind, FetchRequest, FetchResult
+from etl.records import FetchKind, FetchRequest, FetchResult, RawResponse
 from etl.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,8 +86,13 @@ class AsyncFetcher:
     """Fetches URLs politely on the running event loop. Use as an async context manager (or call
     `aclose()`), so that the connection pool is closed. Create and use it on one event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, on_response: Callable[[RawResponse], None] | None = None
+    ) -> None:
         self._settings = settings
+        # Called with every HTTP response received (each redirect hop, retry and robots.txt too), in a
+        # worker thread: this is how the raw archive sees everything the fetcher got.
+        self._on_response = on_response
         self._client = httpx.AsyncClient(
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(
@@ -251,6 +257,14 @@ class AsyncFetcher:
     # -- one HTTP exchange ---------------------------------------------------------------------------------
 
     async def _exchange(self, url: httpx.URL, req: FetchRequest, rate: float) -> _Exchange:
+        """One GET, and its response handed to `on_response` (off the event loop: archive writes compress
+        and touch the disk, and must not stall the other fetches)."""
+        ex = await self._get(url, req, rate)
+        if ex.raw is not None and self._on_response is not None:
+            await asyncio.to_thread(self._on_response, ex.raw)
+        return ex
+
+    async def _get(self, url: httpx.URL, req: FetchRequest, rate: float) -> _Exchange:
         """One GET, within the host's and the global limits and under a total deadline."""
         headers = {"Accept": ACCEPT[req.kind]}
         if req.etag:
@@ -259,6 +273,7 @@ class AsyncFetcher:
             headers["If-Modified-Since"] = req.last_modified
         deadline = self._settings.fetch_timeout_s
         async with self._turn(url.host, rate):
+            sent_at = datetime.now(UTC)
             try:
                 # The total deadline covers connect, headers and body: a server that drips one byte per
                 # second never trips the per-read timeout, but it does trip this.
@@ -266,7 +281,7 @@ class AsyncFetcher:
                     asyncio.timeout(deadline),
                     self._client.stream("GET", url, headers=headers) as resp,
                 ):
-                    return await self._read(resp, req.kind)
+                    return await self._read(resp, req.kind, sent_at)
             except TimeoutError:
                 return _Exchange(error=f"timeout: no complete response within {deadline:g}s", retryable=True)
             except httpx.TimeoutException as exc:
@@ -278,12 +293,14 @@ class AsyncFetcher:
             except httpx.HTTPError as exc:
                 return _Exchange(error=f"{type(exc).__name__}: {exc}")
 
-    async def _read(self, resp: httpx.Response, kind: FetchKind) -> _Exchange:
+    async def _read(self, resp: httpx.Response, kind: FetchKind, sent_at: datetime) -> _Exchange:
         exchange = await self._read_body(resp, kind)
         # A body left unread (304, redirect, error status, refused type) is read anyway when small, so the
         # connection goes back to the pool instead of costing a new TCP+TLS handshake next time.
-        await _drain(resp)
-        return exchange
+        leftover = await _drain(resp)
+        if self._on_response is None:
+            return exchange
+        return replace(exchange, raw=_raw_response(resp, exchange, leftover, sent_at))
 
     async def _read_body(self, resp: httpx.Response, kind: FetchKind) -> _Exchange:
         status = resp.status_code
@@ -457,14 +474,16 @@ class Fetcher:
 
     def __init__(self, settings: Settings, *, archiver: WarcArchiver | None = None) -> None:
         self._settings = settings
-        # Every response is also written to WARC files (the store of record) when an archiver is given.
-        self._archiver = archiver
+        # Every response received is also written to WARC files (the store of record) when an archiver is
+        # given: redirect hops, error pages and robots.txt included, as a crawler's archive has them.
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetcher-loop", daemon=True)
         self._thread.start()
         self._lock = threading.Lock()
         self._closed = False
-        self._core: AsyncFetcher = self._call(_make_core(settings))
+        self._core: AsyncFetcher = self._call(
+            _make_core(settings, archiver.write_response if archiver is not None else None)
+        )
 
     def __enter__(self) -> Fetcher:
         return self
@@ -479,10 +498,7 @@ class Fetcher:
 
     def fetch(self, request: FetchRequest | str) -> FetchResult:
         """Fetch one URL (a plain string is a page); never raises for network or HTTP trouble."""
-        result = self._call(self._core.fetch(request))
-        if self._archiver is not None:
-            self._archiver.write([result])
-        return result
+        return self._call(self._core.fetch(request))
 
     def fetch_many(
         self, requests: Iterable[FetchRequest | str], *, deadline_s: float | None = None
@@ -490,10 +506,7 @@ class Fetcher:
         """Fetch all requests concurrently (within the global and per-host limits); results come back in
         input order. `deadline_s` bounds the whole batch: what is not done by then is a `timeout:` error
         (this is what bounds a batch run in a worker thread, which nothing else can interrupt)."""
-        results = self._call(self._core.fetch_many(list(requests), deadline_s=deadline_s))
-        if self._archiver is not None:
-            self._archiver.write(results)
-        return results
+        return self._call(self._core.fetch_many(list(requests), deadline_s=deadline_s))
 
     def close(self) -> None:
         """Close the connection pool and stop the loop thread. Safe to call twice."""
@@ -526,9 +539,9 @@ async def _shutdown(core: AsyncFetcher) -> None:
     await core.aclose()
 
 
-async def _make_core(settings: Settings) -> AsyncFetcher:
+async def _make_core(settings: Settings, on_response: Callable[[RawResponse], None] | None) -> AsyncFetcher:
     # Built on the loop's own thread, so everything it owns belongs to that loop.
-    return AsyncFetcher(settings)
+    return AsyncFetcher(settings, on_response=on_response)
 
 
 def as_request(request: FetchRequest | str) -> FetchRequest:
@@ -580,6 +593,7 @@ class _Exchange:
     location: str | None = None
     retry_after_s: float | None = None
     retryable: bool = False
+    raw: RawResponse | None = None  # the response for the archive, when the fetcher keeps one
 
 
 class _CappedBody:
@@ -728,15 +742,67 @@ def _accepts(kind: FetchKind, media: str) -> bool:
 _DRAIN_MAX_BYTES = 64 * 1024
 
 
-async def _drain(resp: httpx.Response) -> None:
+async def _drain(resp: httpx.Response) -> bytes | None:
+    """The unread body (still content-encoded) when it is small enough to be worth reading; else None."""
     declared = resp.headers.get("content-length", "").strip()
     if resp.is_stream_consumed or not declared.isdigit() or int(declared) > _DRAIN_MAX_BYTES:
-        return  # unknown or large: closing the connection is cheaper than reading it
+        return None  # unknown or large: closing the connection is cheaper than reading it
+    chunks: list[bytes] = []
     try:
-        async for _ in resp.aiter_raw():
-            pass
+        async for chunk in resp.aiter_raw():
+            chunks.append(chunk)
     except (httpx.HTTPError, RuntimeError):
-        return
+        return None
+    return b"".join(chunks)
+
+
+# Headers that describe the body on the wire; the archive stores it decoded, with its own length.
+_WIRE_HEADERS = frozenset({b"content-encoding", b"transfer-encoding", b"content-length"})
+
+
+def _raw_response(
+    resp: httpx.Response, exchange: _Exchange, leftover: bytes | None, sent_at: datetime
+) -> RawResponse:
+    """The response as the archive keeps it: the accepted body, or a small unwanted one (an error page, a
+    redirect's note), decoded; a body not read is marked truncated rather than silently left out."""
+    status = resp.status_code
+    truncated: str | None = None
+    if exchange.error is None and 200 <= status < 300:
+        body = exchange.body
+    elif leftover is not None:
+        decoded = _decoded(leftover, resp.headers.get("content-encoding", ""))
+        body, truncated = (decoded, None) if decoded is not None else (b"", "unspecified")
+    else:
+        body = b""
+        declared = resp.headers.get("content-length", "").strip()
+        has_body = "transfer-encoding" in resp.headers or (declared.isdigit() and int(declared) > 0)
+        if (exchange.error or "").startswith("too large"):
+            truncated = "length"
+        elif has_body and status not in (204, 304):
+            truncated = "unspecified"
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in resp.headers.raw
+        if name.lower() not in _WIRE_HEADERS
+    ]
+    headers.append(("Content-Length", str(len(body))))
+    try:
+        reason = resp.reason_phrase or HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    return RawResponse(str(resp.url), status, reason, tuple(headers), body, sent_at, truncated)
+
+
+def _decoded(raw: bytes, coding: str) -> bytes | None:
+    """A small body with its Content-Encoding undone (None when it cannot be), capped like any body."""
+    capped = _CappedBody(_DRAIN_MAX_BYTES * 64)
+    try:
+        decoder = _Decoder.for_encoding(coding)
+        if capped.take(decoder.feed(raw)) and capped.take(decoder.flush()):
+            return capped.bytes()
+    except (ValueError, zlib.error):
+        pass
+    return None
 
 
 class _Decoder:

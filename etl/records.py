@@ -93,6 +93,22 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class RawResponse:
+    """One HTTP response as the fetcher got it, for the raw archive: every hop, retry and robots.txt is
+    one. `headers` are as sent except that the body is stored decoded (no Content-Encoding, its own
+    Content-Length). `truncated` is why the body is missing or cut short ('length': over the size cap,
+    'unspecified': not read, e.g. a media type we refuse), as WARC's `WARC-Truncated` names it."""
+
+    url: str
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+    truncated: str | None = None
+
+
+@dataclass(frozen=True)
 class ExtractedArticle:
     """Text and metadata pulled out of one HTML page."""
 

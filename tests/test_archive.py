@@ -4,6 +4,7 @@ any record offset, dumps with mapped columns, URL lists, the fetcher's own WARC 
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 from collections import Counter
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import need
 from pytest_httpserver import HTTPServer
+from warcio.archiveiterator import ArchiveIterator
 
 from etl.archive import (
     Columns,
@@ -35,7 +37,7 @@ from etl.fetch import Fetcher
 from etl.nlp.entities import AliasTable
 from etl.nlp.topics import load_topics, score_topics
 from etl.prefilter import build_prefilter
-from etl.records import FetchRequest, FetchResult
+from etl.records import FetchRequest, RawResponse
 from etl.settings import Settings
 
 
@@ -206,32 +208,35 @@ def test_url_list(tmp_path: Path) -> None:
 # -- our own WARC files -----------------------------------------------------------------------------------
 
 
+def _response(url: str, status: int, body: bytes, at: datetime, **fields: object) -> RawResponse:
+    headers = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))))
+    return RawResponse(url, status, "OK" if status == 200 else "Not Found", headers, body, at, **fields)  # type: ignore[arg-type]
+
+
 def test_archiver_round_trip(tmp_path: Path) -> None:
     at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-    ok = FetchResult(
-        "https://n.example/a", "https://n.example/a?x=1", 200, "text/html", b"<html>a</html>", at, 5
-    )
-    failed = FetchResult(
-        "https://n.example/b", "https://n.example/b", 404, "text/html", b"", at, 5, error="HTTP 404"
-    )
+    ok = _response("https://n.example/a?x=1", 200, b"<html>a</html>", at)
+    missing = _response("https://n.example/b", 404, b"<html>gone</html>", at)
     with WarcArchiver(tmp_path / "warc") as archiver:
-        assert archiver.write([ok, failed]) == 1
-        assert archiver.write([ok]) == 1
+        archiver.write_response(ok)
+        archiver.write_response(missing)
+        archiver.write_response(ok)
     (path,) = archiver.paths
-    pages = [i for i in read_warc(str(path)) if isinstance(i, PageRecord)]
+    items = list(read_warc(str(path)))
+    pages = [i for i in items if isinstance(i, PageRecord)]
     assert [(p.url, p.body, p.fetched_at, p.status) for p in pages] == [
         ("https://n.example/a?x=1", b"<html>a</html>", at, 200)
     ] * 2
+    # The 404 is kept as it came, and a backfill counts it as skipped, by status.
+    assert [i.reason for i in items if isinstance(i, SkippedRecord)] == ["warcinfo", "status:404"]
 
 
 def test_archiver_rotates_files(tmp_path: Path) -> None:
     at = datetime(2024, 5, 6, tzinfo=UTC)
-    result = FetchResult(
-        "https://n.example/a", "https://n.example/a", 200, "text/html", os.urandom(5000), at, 1
-    )
+    result = _response("https://n.example/a", 200, os.urandom(5000), at)
     with WarcArchiver(tmp_path, max_bytes=1000) as archiver:
-        archiver.write([result])
-        archiver.write([result])
+        archiver.write_response(result)
+        archiver.write_response(result)
     assert len(archiver.paths) == 2
     assert all(len([i for i in read_warc(str(p)) if isinstance(i, PageRecord)]) == 1 for p in archiver.paths)
 
@@ -247,23 +252,68 @@ def server() -> Iterator[HTTPServer]:
 
 
 def test_fetcher_writes_every_response_to_warc(server: HTTPServer, tmp_path: Path) -> None:
-    server.expect_request("/story").respond_with_data("<html><p>story</p></html>", content_type="text/html")
-    server.expect_request("/feed").respond_with_data("<rss/>", content_type="application/rss+xml")
-    settings = Settings(
-        data_dir=tmp_path, fetch_allow_networks=["127.0.0.0/8"], obey_robots=False, fetch_host_rate=1000.0
+    """Every response the fetcher gets is in the archive as it came: the page (stored decoded, gzip on
+    the wire), robots.txt, the redirect hop, the feed, the 404 page and a refused PDF (headers only,
+    marked truncated); a backfill of the archive finds the one HTML page."""
+    page = b"<html><p>story</p></html>"
+    server.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nAllow: /\n", content_type="text/plain"
     )
+    server.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/story"})
+    server.expect_request("/story").respond_with_data(
+        gzip.compress(page),
+        content_type="text/html",
+        headers={"Content-Encoding": "gzip", "X-Served-By": "t"},
+    )
+    server.expect_request("/feed").respond_with_data("<rss/>", content_type="application/rss+xml")
+    server.expect_request("/missing").respond_with_data("<html>no such page</html>", status=404)
+    server.expect_request("/report.pdf").respond_with_data(
+        b"%PDF-1.4" + b"x" * 200_000, content_type="application/pdf"
+    )
+    settings = Settings(data_dir=tmp_path, fetch_allow_networks=["127.0.0.0/8"], fetch_host_rate=1000.0)
     with WarcArchiver(settings.warc_dir) as archiver, Fetcher(settings, archiver=archiver) as fetcher:
-        fetcher.fetch(server.url_for("/story"))
-        fetcher.fetch_many([FetchRequest(server.url_for("/feed"), kind="feed"), server.url_for("/missing")])
+        assert fetcher.fetch(server.url_for("/old")).ok
+        results = fetcher.fetch_many(
+            [
+                FetchRequest(server.url_for("/feed"), kind="feed"),
+                server.url_for("/missing"),
+                server.url_for("/report.pdf"),
+            ]
+        )
+        assert [r.ok for r in results] == [True, False, False]
     (path,) = list(settings.warc_dir.glob("*.warc.gz"))
     items = list(read_warc(str(path)))
     pages = [i for i in items if isinstance(i, PageRecord)]
-    assert [(p.url, p.body) for p in pages] == [(server.url_for("/story"), b"<html><p>story</p></html>")]
-    # The feed is kept too (not HTML, so a backfill skips it); a 404 has nothing to keep.
-    assert [i.reason for i in items if isinstance(i, SkippedRecord)] == [
-        "warcinfo",
-        "non-html:application/rss+xml",
-    ]
+    assert [(p.url, p.body) for p in pages] == [(server.url_for("/story"), page)]
+    assert Counter(i.reason for i in items if isinstance(i, SkippedRecord)) == Counter(
+        {
+            "warcinfo": 1,
+            "non-html:text/plain": 1,  # robots.txt
+            "status:301": 1,
+            "non-html:application/rss+xml": 1,
+            "status:404": 1,
+            "empty": 1,  # the PDF: refused, so only its headers are kept
+        }
+    )
+    with open(path, "rb") as fh:
+        records = {
+            r.rec_headers.get_header("WARC-Target-URI"): (r, r.content_stream().read())
+            for r in ArchiveIterator(fh)
+            if r.rec_type == "response"
+        }
+    story, body = records[server.url_for("/story")]
+    assert body == page
+    assert story.http_headers.get_header("X-Served-By") == "t"
+    assert story.http_headers.get_header("Content-Encoding") is None  # stored decoded
+    assert story.http_headers.get_header("Content-Length") == str(len(page))
+    old, _ = records[server.url_for("/old")]
+    assert old.http_headers.get_statuscode() == "301"
+    assert old.http_headers.get_header("Location") == "/story"
+    missing, body = records[server.url_for("/missing")]
+    assert (missing.http_headers.get_statuscode(), body) == ("404", b"<html>no such page</html>")
+    pdf, body = records[server.url_for("/report.pdf")]
+    assert (pdf.rec_headers.get_header("WARC-Truncated"), body) == ("unspecified", b"")
+    assert pdf.http_headers.get_header("Content-Type") == "application/pdf"
 
 
 # -- the prefilter ----------------------------------------------------------------------------------------
