@@ -40,7 +40,7 @@ from warcio.warcwriter import WARCWriter
 from etl.dates import parse_date
 from etl.records import FeedSource, RawResponse
 from etl.settings import Settings
-from etl.sitemaps import parse_sitemap
+from etl.sitemaps import SitemapDoc, parse_sitemap
 
 
 class _BrotliDecompressor:
@@ -405,10 +405,17 @@ def read_url_list(path: str, *, start: int = 0) -> Iterator[UrlRecord | RecordEr
 
 
 def read_sitemap_body(source: str, body: bytes, *, start: int = 0) -> Iterator[UrlRecord | RecordError]:
-    """The page URLs of a sitemap document (urlset, text or news sitemap) from entry `start`; an index's
-    child sitemaps are not followed (list them as sources of their own)."""
-    doc = parse_sitemap(body, FeedSource(url=source, outlet="", kind="sitemap"))
-    if doc.error and not doc.entries:
+    """The page URLs of a sitemap document (urlset, text or news sitemap) from entry `start`. An index's
+    children are not followed here (nothing here fetches): the backfill reads them as sources of their
+    own; read alone, each child is an error naming it."""
+    return sitemap_records(
+        source, parse_sitemap(body, FeedSource(url=source, outlet="", kind="sitemap")), start=start
+    )
+
+
+def sitemap_records(source: str, doc: SitemapDoc, *, start: int = 0) -> Iterator[UrlRecord | RecordError]:
+    """The page URLs of a parsed sitemap from entry `start` (see `read_sitemap_body`)."""
+    if doc.error and not doc.entries and not doc.children:
         yield RecordError(source, start, sys.maxsize, f"sitemap: {doc.error}", fatal=True)
         return
     for index, entry in enumerate(doc.entries):

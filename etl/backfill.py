@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -39,8 +39,8 @@ from etl.archive import (
     SourceKind,
     TextRecord,
     UrlRecord,
-    read_sitemap_body,
     read_source,
+    sitemap_records,
     source_kind,
 )
 from etl.dedup import article_id, canonical_url, content_hash, minhash_signature, wire_agency
@@ -53,6 +53,7 @@ from etl.prefilter import Prefilter, build_prefilter
 from etl.records import (
     Article,
     EntityMention,
+    FeedSource,
     FetchRequest,
     FetchResult,
     Quote,
@@ -63,6 +64,7 @@ from etl.records import (
     TopicScore,
 )
 from etl.settings import Settings
+from etl.sitemaps import SitemapDoc, parse_sitemap, recent_children
 
 # A stretch of records with nothing to extract (request and metadata records, images) still closes a
 # batch after this many records, so that the checkpoint keeps moving through it.
@@ -168,10 +170,14 @@ def prefilter_for(settings: Settings, topic: str) -> Prefilter:
     return build_prefilter(load_topics(settings.topics_file), topic, AliasTable.load(settings.aliases_file))
 
 
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def _in_window(when: datetime | None, since: datetime | None, until: datetime | None) -> bool:
     if when is None:
         return since is None and until is None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = _aware(when)
     return (since is None or when >= since) and (until is None or when < until)
 
 
@@ -540,17 +546,43 @@ def run_backfill(
         if progress is not None:
             progress("batch", totals)
 
-    for source in sources:
+    def source_failed(key: str, kind: SourceKind, stage: str, error: str, url: str | None) -> None:
+        # Recorded against the source with a checkpoint that is not done, so the next run tries again.
+        now = datetime.now(UTC)
+        failure = store.BackfillErrorRow(key, 0, stage, url, error, run_id, now)
+        previous = checkpoints.get(key)
+        store.save_backfill_checkpoint(
+            con,
+            store.BackfillCheckpoint(
+                key,
+                kind,
+                None,
+                0,
+                0,
+                0,
+                (previous.errors if previous else 0) + 1,
+                {},
+                False,
+                previous.started_at if previous else now,
+                now,
+                run_id,
+            ),
+            [failure],
+        )
+        all_errors.append(failure)
+        totals["errors"] += 1
+
+    queue: deque[tuple[str, int]] = deque((source, 0) for source in sources)  # with the index depth
+    indexes_read: set[str] = set()
+    while queue:
+        source, depth = queue.popleft()
         key = source_key(source)
         kind = source_kind(source)
         size = source_size(source)
         if size is None and not source.startswith(("http://", "https://")):
             # A missing or unreadable file is that source's error; the other sources still load.
-            all_errors.append(
-                store.BackfillErrorRow(key, 0, "unreadable", None, "no such file", run_id, datetime.now(UTC))
-            )
+            source_failed(key, kind, "unreadable", "no such file", None)
             totals["sources_missing"] += 1
-            totals["errors"] += 1
             continue
         previous = checkpoints.get(key)
         if previous is not None and previous.done and previous.size_bytes == size:
@@ -559,6 +591,28 @@ def run_backfill(
             if progress is not None:
                 progress("source_skipped", totals)
             continue
+        sitemap: SitemapDoc | None = None
+        if kind == "sitemap":
+            got = _sitemap(source, fetcher)
+            if isinstance(got, str):
+                source_failed(
+                    key, kind, "fetch_error" if got.startswith("fetch_error") else "unreadable", got, source
+                )
+                continue
+            sitemap = got
+            if sitemap.kind == "index":
+                # An index has no pages of its own: its children are read as sources of their own (each
+                # checkpointed), and the index is read again on a re-run, so children added since are found.
+                totals["sitemap_indexes"] += 1
+                if key in indexes_read:
+                    continue  # indexes listing each other
+                indexes_read.add(key)
+                if depth >= MAX_SITEMAP_DEPTH:
+                    source_failed(key, kind, "unreadable", "sitemap index nested too deep", source)
+                    continue
+                children = _children_to_read(sitemap, options.since, totals)
+                queue.extendleft((child, depth + 1) for child in reversed(children))
+                continue
         start = previous.next_offset if previous is not None else 0
         states[key] = _SourceState(
             key=key,
@@ -572,7 +626,7 @@ def run_backfill(
         )
         if previous is not None:
             totals["bytes_read"] += states[key].credit(previous.next_offset, last=False)
-        items = _items(source, kind, start, options, fetcher, con, run_id)
+        items = _items(source, kind, start, options, fetcher, con, run_id, sitemap)
         for chunk in _chunks(key, items, options, settings, run_id, start):
             while len(in_flight) >= executor.capacity:
                 finish_one()
@@ -593,6 +647,40 @@ def source_size(source: str) -> int | None:
         return None
 
 
+# Sitemap indexes nest (an index of monthly indexes of daily sitemaps) but never this deep in practice;
+# the bound stops a loop of indexes listing each other.
+MAX_SITEMAP_DEPTH = 4
+
+
+def _sitemap(source: str, fetcher: Fetcher | None) -> SitemapDoc | str:
+    """A sitemap source (a URL, fetched politely, or a file) parsed, or why it could not be."""
+    if source.startswith(("http://", "https://")):
+        if fetcher is None:
+            raise ValueError(f"{source}: a sitemap URL needs a fetcher")
+        result = fetcher.fetch(FetchRequest(url=source, kind="sitemap"))
+        if not result.ok:
+            return f"fetch_error: {result.error or f'HTTP {result.status}'}"
+        body = result.body
+    else:
+        try:
+            body = Path(source).read_bytes()
+        except OSError as exc:
+            return f"unreadable: {exc}"
+    doc = parse_sitemap(body, FeedSource(url=source, outlet="", kind="sitemap"))
+    if doc.error and not doc.entries and not doc.children:
+        return f"sitemap: {doc.error}"
+    return doc
+
+
+def _children_to_read(index: SitemapDoc, since: datetime | None, totals: Counter[str]) -> list[str]:
+    """The child sitemaps of an index not last modified before the date window opens: news sites keep
+    years of monthly children, and a sitemap untouched since before `since` lists only older pages."""
+    children = recent_children(index, since) if since is not None else list(index.children)
+    totals["sitemaps_listed"] += len(index.children)
+    totals["filtered:sitemap_date"] += len(index.children) - len(children)
+    return children
+
+
 def _items(
     source: str,
     kind: SourceKind,
@@ -601,16 +689,11 @@ def _items(
     fetcher: Fetcher | None,
     con: duckdb.DuckDBPyConnection,
     run_id: str,
+    sitemap: SitemapDoc | None = None,
 ) -> Iterator[SourceItem]:
     """The records of a source, with URL lists and sitemaps fetched (politely, in batches) into pages."""
-    if kind == "sitemap" and source.startswith(("http://", "https://")):
-        if fetcher is None:
-            raise ValueError(f"{source}: a sitemap URL needs a fetcher")
-        result = fetcher.fetch(FetchRequest(url=source, kind="sitemap"))
-        if not result.ok:
-            yield RecordError(source, start, start, f"fetch_error: {result.error or result.status}", source)
-            return
-        listed: Iterator[SourceItem] = read_sitemap_body(source, result.body, start=start)
+    if sitemap is not None:
+        listed: Iterator[SourceItem] = sitemap_records(source, sitemap, start=start)
     else:
         listed = read_source(source, start=start, columns=options.columns, kind=kind)
     if kind not in ("urls", "sitemap"):
@@ -618,19 +701,22 @@ def _items(
         return
     if fetcher is None:
         raise ValueError(f"{source}: a URL list needs a fetcher")
-    yield from _fetched(listed, fetcher, con, options.batch_size, run_id)
+    yield from _fetched(listed, fetcher, con, options, run_id)
 
 
 def _fetched(
     listed: Iterable[SourceItem],
     fetcher: Fetcher,
     con: duckdb.DuckDBPyConnection,
-    batch_size: int,
+    options: BackfillOptions,
     run_id: str,
 ) -> Iterator[SourceItem]:
     """URL records fetched through the polite fetcher, a batch at a time, as pages (or errors); URLs
-    already stored are skipped without a fetch."""
+    already stored are skipped without a fetch, and so are URLs a sitemap dates before `since` (its
+    publication date, or its last modification, which cannot be earlier). `until` is left to the page's
+    own date: a modification after it says nothing of when the page was first published."""
     pending: list[UrlRecord] = []
+    since = options.since
 
     def flush() -> Iterator[SourceItem]:
         known = store.known_canonical_urls(con, [canonical_url(u.url) for u in pending])
@@ -666,8 +752,11 @@ def _fetched(
 
     for item in listed:
         if isinstance(item, UrlRecord):
+            if since is not None and item.published is not None and _aware(item.published) < since:
+                yield SkippedRecord(item.source, item.offset, item.next_offset, "filtered:date", item.url)
+                continue
             pending.append(item)
-            if len(pending) >= batch_size:
+            if len(pending) >= options.batch_size:
                 yield from flush()
         else:
             yield item
@@ -729,7 +818,9 @@ def _chunks(
             work.append(item)
             counts["pages" if isinstance(item, PageRecord) else "texts"] += 1
         elif isinstance(item, SkippedRecord):
-            counts[f"skipped:{item.reason.split(':', 1)[0]}"] += 1
+            # A URL a sitemap dates outside the window counts with the pages filtered by date.
+            reason = item.reason
+            counts[reason if reason.startswith("filtered:") else f"skipped:{reason.split(':', 1)[0]}"] += 1
         elif isinstance(item, RecordError):
             counts["records"] -= 1  # an error about a record is not a record of its own
             stage = (

@@ -332,6 +332,113 @@ def test_url_list_and_sitemap_are_fetched_politely(
     assert con.execute("select count(*) from fetches").fetchone() == (4,)
 
 
+def test_sitemap_index_children_are_followed_and_dated(
+    shared: Path, tools: backfill.WorkerTools, tmp_path: Path
+) -> None:
+    """A sitemap index given by URL: its children are read as sources of their own (a child last
+    modified before `--since` is not fetched at all, nor is a page the sitemap dates before it), a child
+    that cannot be fetched is an error the next run retries, and a re-run reads the index again but
+    skips the children already done."""
+    import random
+
+    from pytest_httpserver import HTTPServer
+
+    from etl.fetch import Fetcher
+    from etl.samplepages import render_page
+
+    articles_file = shared / "data" / "articles" / "isot_subset.control.jsonl"
+    need(articles_file.is_file(), f"articles missing: {articles_file}")
+    sample = load_articles([articles_file])[:2]
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        paths = [f"/2024/story-{i}.html" for i in range(2)]
+        urls = [server.url_for(p) for p in paths]
+        for path, url, article in zip(paths, urls, sample, strict=True):
+            page = render_page(article, url, random.Random(0))
+            server.expect_request(path).respond_with_data(page, content_type="text/html")
+        ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+        news = 'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
+        server.expect_request("/sitemap-index.xml").respond_with_data(
+            f'<?xml version="1.0"?><sitemapindex {ns}>'
+            f"<sitemap><loc>{server.url_for('/sitemap-2024.xml')}</loc><lastmod>2024-06-30</lastmod></sitemap>"
+            f"<sitemap><loc>{server.url_for('/sitemap-2014.xml')}</loc><lastmod>2014-12-31</lastmod></sitemap>"
+            f"<sitemap><loc>{server.url_for('/sitemap-broken.xml')}</loc></sitemap>"
+            "</sitemapindex>",
+            content_type="application/xml",
+        )
+
+        def news_entry(url: str, when: str) -> str:
+            return (
+                f"<url><loc>{url}</loc><news:news><news:publication><news:name>T</news:name>"
+                f"<news:language>en</news:language></news:publication>"
+                f"<news:publication_date>{when}</news:publication_date><news:title>t</news:title>"
+                "</news:news></url>"
+            )
+
+        server.expect_request("/sitemap-2024.xml").respond_with_data(
+            f'<?xml version="1.0"?><urlset {ns} {news}>'
+            + news_entry(urls[0], "2016-03-01T10:00:00Z")
+            + news_entry(urls[1], "2016-04-01T10:00:00Z")
+            + news_entry(server.url_for("/2014/old.html"), "2014-12-30T10:00:00Z")
+            + "</urlset>",
+            content_type="application/xml",
+        )
+        server.expect_request("/sitemap-broken.xml").respond_with_data("down", status=500)
+        settings, con = _db(tmp_path)
+        settings = settings.model_copy(
+            update={
+                "fetch_allow_networks": ["127.0.0.0/8"],
+                "obey_robots": False,
+                "fetch_host_rate": 1000.0,
+                "fetch_retries": 0,
+            }
+        )
+        options = backfill.BackfillOptions(batch_size=2, since=datetime(2015, 1, 1, tzinfo=UTC))
+
+        def run(run_id: str) -> backfill.BackfillReport:
+            with Fetcher(settings) as fetcher:
+                return backfill.run_backfill(
+                    settings,
+                    con,
+                    [server.url_for("/sitemap-index.xml")],
+                    options,
+                    backfill.InlineExecutor(tools),
+                    run_id=run_id,
+                    fetcher=fetcher,
+                )
+
+        first = run("one")
+        fetched_first = sorted(request.path for request, _ in server.log)
+        server.clear_log()
+        second = run("two")
+        fetched_second = sorted(request.path for request, _ in server.log)
+    finally:
+        server.stop()
+    stored = {r[0] for r in con.execute("select url from articles").fetchall()}
+    assert stored == set(urls)
+    # Neither the 2014 sitemap nor the page dated 2014 was fetched (the sample pages are from 2016-17).
+    assert fetched_first == sorted(["/sitemap-index.xml", "/sitemap-2024.xml", "/sitemap-broken.xml", *paths])
+    assert first.counts["sitemap_indexes"] == 1
+    assert first.counts["sitemaps_listed"] == 3
+    assert first.counts["filtered:sitemap_date"] == 1
+    assert first.counts["filtered:date"] == 1
+    assert first.counts["articles_loaded"] == 2
+    (error,) = first.errors
+    assert (error.source, error.stage, error.error) == (
+        server.url_for("/sitemap-broken.xml"),
+        "fetch_error",
+        "fetch_error: HTTP 500",
+    )
+    checkpoints = store.backfill_checkpoints(con)
+    assert checkpoints[server.url_for("/sitemap-2024.xml")].done
+    assert not checkpoints[server.url_for("/sitemap-broken.xml")].done
+    # The re-run reads the index again and retries the broken child; the done child is not fetched.
+    assert fetched_second == ["/sitemap-broken.xml", "/sitemap-index.xml"]
+    assert second.counts["sources_skipped"] == 1
+    assert con.execute("select count(*) from backfill_errors").fetchone() == (1,)
+
+
 # -- checkpoints in the store -----------------------------------------------------------------------------
 
 
