@@ -22,12 +22,9 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from etl.nlp.entities import AliasTable
+from etl.nlp.literals import alternatives, literal_starts
 from etl.nlp.topics import TopicDefinition
 
-# Characters that end the literal start of a pattern, and quantifiers that make the character before them
-# optional or repeated (so it is not part of the literal either).
-_META = set("()[]{}.\\|^$")
-_QUANTIFIERS = set("?*+{")
 # How topic terms are compiled (etl.nlp.topics): the user's pattern inside word boundaries.
 _TERM_WRAPPER = re.compile(r"^\\b\(\?:(?P<inner>.*)\)\\b$", re.DOTALL)
 
@@ -77,70 +74,6 @@ class Prefilter:
         return self.passes_bytes("\n".join(texts).encode("utf-8", "replace"))
 
 
-def literal_start(pattern: str) -> str:
-    """The literal text every match of `pattern` starts with ("" when it starts with a group, a class or
-    a character escape such as \\w): characters up to the first metacharacter, less one followed by a
-    quantifier; an escaped punctuation character (`\\ `, `\\.`) is literal."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        step = 1
-        if ch == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
-            ch, step = pattern[i + 1], 2
-        elif ch in _META or ch in _QUANTIFIERS:
-            break
-        if i + step < len(pattern) and pattern[i + step] in _QUANTIFIERS:
-            break
-        out.append(ch)
-        i += step
-    return "".join(out)
-
-
-def literal_starts(pattern: str) -> tuple[str, ...]:
-    """Literals one of which starts every match: `literal_start`, or for a pattern opening with a
-    non-capturing group, the literal starts of that group's alternatives (("",) when one has none)."""
-    head = literal_start(pattern)
-    if head or not pattern.startswith("(?:"):
-        return (head,)
-    depth = 0
-    for i, ch in enumerate(pattern):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0:
-            inner = pattern[3:i]
-            # A group that may be skipped (followed by a quantifier) starts nothing for certain.
-            if i + 1 < len(pattern) and pattern[i + 1] in _QUANTIFIERS:
-                return ("",)
-            starts = tuple(literal_start(alt) for alt in _alternatives(inner))
-            return starts if all(starts) else ("",)
-    return ("",)
-
-
-def _alternatives(pattern: str) -> list[str]:
-    """Top-level `|` alternatives of a pattern (none split inside groups or classes)."""
-    parts: list[str] = []
-    depth, start, escaped, in_class = 0, 0, False, False
-    for i, ch in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-    parts.append(pattern[start:])
-    return parts
-
-
 def _check(pattern: str) -> _Check:
     literals = tuple(lit.encode("utf-8").lower().decode("latin-1") for lit in literal_starts(pattern))
     return _Check(literals, re.compile(rf"\b(?:{pattern})\b".encode(), re.IGNORECASE))
@@ -166,7 +99,7 @@ def build_prefilter(topics: Sequence[TopicDefinition], name: str, aliases: Alias
     for term in topic.terms:
         wrapped = _TERM_WRAPPER.match(term.pattern.pattern)
         inner = wrapped.group("inner") if wrapped else term.pattern.pattern
-        for alternative in _alternatives(inner):
+        for alternative in alternatives(inner):
             add(term.group, alternative)
     for rule in topic.entities:
         for entity in rule.names:

@@ -352,7 +352,7 @@ def test_prefilter_literals_find_whatever_the_expressions_find(shared: Path) -> 
     import random
     import re
 
-    from etl.prefilter import literal_starts
+    from etl.nlp.literals import literal_starts
     from etl.samplepages import load_articles, page_url, render_page
 
     assert literal_starts("russia(?:n|ns)?") == ("russia",)

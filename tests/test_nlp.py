@@ -76,6 +76,30 @@ def test_topic_needs_actor_and_activity_and_keeps_evidence():
     assert not local.relevant and local.score < about.score
 
 
+def test_term_literals_never_skip_a_rule_that_matches(shared: Path):
+    """The scorer skips a term rule whose literals are all absent from the text; on every article of
+    ../shared (on-topic and control) each rule that matches has one of its literals in the text, and
+    every rule has literals (else the skip saves nothing)."""
+    from etl.nlp.literals import case_insensitive_literals
+
+    topics = load_topics()
+    rules = [rule for topic in topics for t in (topic, *topic.subtopics) for rule in t.terms]
+    assert rules and all(rule.literals for rule in rules)
+    assert case_insensitive_literals("(?:a|b)? c") == ()
+    assert case_insensitive_literals("Russia(?:n|ns)?|Kreml\\w+") == ("russia", "kreml")
+    checked = 0
+    for path in sorted((shared / "data" / "articles").glob("*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            article = json.loads(line)
+            text = f"{article.get('title', '')}\n{article.get('text', '')}"
+            folded = text.casefold()
+            for rule in rules:
+                if rule.pattern.search(text):
+                    assert any(literal in folded for literal in rule.literals), (rule.pattern.pattern, path)
+                    checked += 1
+    assert checked > 1000
+
+
 @pytest.mark.model
 def test_seed_article_entities(tagger, seed_text):
     tagging = tagger.tag([seed_text])[0]

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from etl.nlp.literals import case_insensitive_literals
 from etl.records import EntityMention, TopicEvidence, TopicScore, Where
 
 
@@ -23,6 +24,10 @@ class _TermRule:
     pattern: re.Pattern[str]
     group: str
     weight: float
+    # Case-folded literals one of which every match contains (etl.nlp.literals); () : always run. A rule
+    # whose literals are all absent from a text is skipped without running its expression: most of a
+    # topic's hundred-odd rules match nothing in a given article, and each `finditer` walks the whole text.
+    literals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,10 @@ def _definition(name: str, spec: dict[str, Any], parent: TopicDefinition | None)
 
     terms = tuple(
         _TermRule(
-            re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), rule.get("group", ""), float(rule["weight"])
+            re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE),
+            rule.get("group", ""),
+            float(rule["weight"]),
+            case_insensitive_literals(pattern),
         )
         for rule in spec.get("terms", [])
         for pattern in rule["patterns"]
@@ -116,16 +124,19 @@ def score_topics(
     """Score the text against every topic and, after each topic, its sub-topics; `mentions` are the
     body's entities (offsets into `text`). A sub-topic is relevant only when its parent is."""
     scores: list[TopicScore] = []
+    folded = f"{title}\n{text}".casefold()
     for topic in topics:
-        parent = _score(topic, title, text, mentions)
+        parent = _score(topic, title, text, folded, mentions)
         scores.append(parent)
         for sub in topic.subtopics:
-            score = _score(sub, title, text, mentions)
+            score = _score(sub, title, text, folded, mentions)
             scores.append(dataclasses.replace(score, relevant=score.relevant and parent.relevant))
     return tuple(scores)
 
 
-def _score(topic: TopicDefinition, title: str, text: str, mentions: Sequence[EntityMention]) -> TopicScore:
+def _score(
+    topic: TopicDefinition, title: str, text: str, folded: str, mentions: Sequence[EntityMention]
+) -> TopicScore:
     # Evidence deep in a long text says less about what the text is about than the same evidence in a
     # short one: body contributions shrink with the square root of the length past `reference_words`.
     words = max(1, len(text.split()))
@@ -145,6 +156,8 @@ def _score(topic: TopicDefinition, title: str, text: str, mentions: Sequence[Ent
         groups.update(_groups(group))
 
     for rule in topic.terms:
+        if rule.literals and not any(literal in folded for literal in rule.literals):
+            continue
         for where, counts in _term_counts(rule.pattern, title, text, topic.lead_chars).items():
             for value, count in counts.items():
                 add("term", value, where, count, rule.weight, rule.group)
