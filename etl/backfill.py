@@ -500,6 +500,9 @@ def run_backfill(
     all_errors: list[store.BackfillErrorRow] = []
     in_flight: list[tuple[_Chunk, Pending]] = []
     states: dict[str, _SourceState] = {}
+    # Pages fetched from URL lists and sitemaps, by (source, offset): their `fetches` rows are written
+    # with the batch that settles them, so each row says what became of the page (loaded, duplicate, …).
+    held_fetches: dict[tuple[str, int], store.FetchRecord] = {}
 
     def finish_one() -> None:
         chunk, pending = in_flight.pop(0)
@@ -511,6 +514,13 @@ def run_backfill(
 
         def checkpoint(tx: duckdb.DuckDBPyConnection, loaded: store.LoadCounts) -> None:
             outcome_counts, errors = _outcomes(chunk, result, loaded, run_id)
+            settled = [
+                replace(fetch, outcome=_final_outcome(o, loaded))
+                for o in result.outcomes
+                if (fetch := held_fetches.pop((chunk.source, o.offset), None)) is not None
+            ]
+            if settled:
+                store.write_fetches(tx, settled)
             state.counts.update(chunk.counts)
             state.counts.update(outcome_counts)
             state.loaded += loaded.articles
@@ -626,7 +636,7 @@ def run_backfill(
         )
         if previous is not None:
             totals["bytes_read"] += states[key].credit(previous.next_offset, last=False)
-        items = _items(source, kind, start, options, fetcher, con, run_id, sitemap)
+        items = _items(key, source, kind, start, options, fetcher, con, run_id, sitemap, held_fetches)
         for chunk in _chunks(key, items, options, settings, run_id, start):
             while len(in_flight) >= executor.capacity:
                 finish_one()
@@ -682,6 +692,7 @@ def _children_to_read(index: SitemapDoc, since: datetime | None, totals: Counter
 
 
 def _items(
+    key: str,
     source: str,
     kind: SourceKind,
     start: int,
@@ -689,9 +700,11 @@ def _items(
     fetcher: Fetcher | None,
     con: duckdb.DuckDBPyConnection,
     run_id: str,
-    sitemap: SitemapDoc | None = None,
+    sitemap: SitemapDoc | None,
+    held_fetches: dict[tuple[str, int], store.FetchRecord],
 ) -> Iterator[SourceItem]:
-    """The records of a source, with URL lists and sitemaps fetched (politely, in batches) into pages."""
+    """The records of a source (checkpointed as `key`), with URL lists and sitemaps fetched (politely, in
+    batches) into pages; the fetch rows of pages are left in `held_fetches` for their batch to write."""
     if sitemap is not None:
         listed: Iterator[SourceItem] = sitemap_records(source, sitemap, start=start)
     else:
@@ -701,7 +714,7 @@ def _items(
         return
     if fetcher is None:
         raise ValueError(f"{source}: a URL list needs a fetcher")
-    yield from _fetched(listed, fetcher, con, options, run_id)
+    yield from _fetched(listed, fetcher, con, options, run_id, key, held_fetches)
 
 
 def _fetched(
@@ -710,6 +723,8 @@ def _fetched(
     con: duckdb.DuckDBPyConnection,
     options: BackfillOptions,
     run_id: str,
+    key: str,
+    held_fetches: dict[tuple[str, int], store.FetchRecord],
 ) -> Iterator[SourceItem]:
     """URL records fetched through the polite fetcher, a batch at a time, as pages (or errors); URLs
     already stored are skipped without a fetch, and so are URLs a sitemap dates before `since` (its
@@ -728,12 +743,14 @@ def _fetched(
                 strict=True,
             )
         )
-        store.record_fetches(con, [_fetch_record(r, run_id) for r in results.values()])
+        # A failed fetch is settled now; a page's row waits for its batch (see `held_fetches`).
+        store.record_fetches(con, [_fetch_record(r, run_id) for r in results.values() if not r.ok])
         for u in pending:
             r = results.get(u.offset)
             if r is None:
                 yield SkippedRecord(u.source, u.offset, u.next_offset, "already-stored", u.url)
             elif r.ok:
+                held_fetches[(key, u.offset)] = _fetch_record(r, run_id)
                 yield PageRecord(
                     u.source,
                     u.offset,
@@ -772,7 +789,7 @@ def _fetch_record(result: FetchResult, run_id: str) -> store.FetchRecord:
         feed_url=None,
         status=result.status,
         error=result.error,
-        # What became of the page is decided by the backfill batch; until then it was fetched.
+        # What became of a page is decided by its batch (`_final_outcome`).
         outcome="fetched" if result.ok else "fetch_error",
         content_type=result.content_type,
         bytes=len(result.body),
@@ -849,6 +866,13 @@ def _sightings(chunk: _Chunk, result: BatchResult, run_id: str) -> list[Sighting
     ]
 
 
+def _final_outcome(outcome: RecordOutcome, loaded: store.LoadCounts) -> str:
+    """What became of a record once its batch is loaded: an article already stored is a duplicate."""
+    if outcome.outcome == "loaded" and outcome.canonical_url in loaded.already_stored:
+        return "duplicate"
+    return outcome.outcome
+
+
 def _outcomes(
     chunk: _Chunk, result: BatchResult, loaded: store.LoadCounts, run_id: str
 ) -> tuple[Counter[str], list[store.BackfillErrorRow]]:
@@ -858,9 +882,7 @@ def _outcomes(
     errors: list[store.BackfillErrorRow] = []
     now = datetime.now(UTC)
     for o in result.outcomes:
-        outcome = o.outcome
-        if outcome == "loaded" and o.canonical_url in loaded.already_stored:
-            outcome = "duplicate"
+        outcome = _final_outcome(o, loaded)
         counts[outcome] += 1
         if o.error:
             errors.append(

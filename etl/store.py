@@ -127,6 +127,7 @@ __all__ = [
     "table_counts",
     "upgrade",
     "write_backfill_checkpoint",
+    "write_fetches",
 ]
 
 # 2: entity QIDs, demonym -> country links, entity_aliases, annotation versions on every tag row,
@@ -1469,13 +1470,18 @@ def load_articles(
 def record_fetches(con: duckdb.DuckDBPyConnection, rows: Sequence[FetchRecord]) -> None:
     """Upsert fetch attempts into `fetches`, one row per URL: the attempt with the latest `fetched_at`
     wins, both within the batch and against what is stored. One transaction."""
+    with _transaction(con):
+        write_fetches(con, rows)
+
+
+def write_fetches(con: duckdb.DuckDBPyConnection, rows: Sequence[FetchRecord]) -> None:
+    """`record_fetches` inside the caller's open transaction (see `load_articles(then=…)`)."""
     latest = _latest_by(rows, lambda r: r.url, lambda r: r.fetched_at)
     staged = [
         {**dataclasses.asdict(r), "fetched_at": _utc(r.fetched_at)}
         for r in latest  # field names of FetchRecord are the column names of `fetches`
     ]
-    with _transaction(con):
-        _stage_insert(con, fetches, staged)
+    _stage_insert(con, fetches, staged)
 
 
 def record_sightings(con: duckdb.DuckDBPyConnection, sightings: Sequence[Sighting]) -> None:
