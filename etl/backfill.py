@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -65,6 +66,11 @@ from etl.records import (
 )
 from etl.settings import Settings
 from etl.sitemaps import SitemapDoc, parse_sitemap, recent_children
+
+# Consecutive results of a source are loaded in one transaction (with one checkpoint) until they hold a
+# batch of articles, this many results, or the oldest has waited this long; a kill re-reads at most that.
+MAX_MERGED_BATCHES = 20
+MAX_MERGE_WAIT_S = 30.0
 
 # A stretch of records with nothing to extract (request and metadata records, images) still closes a
 # batch after this many records, so that the checkpoint keeps moving through it.
@@ -504,54 +510,87 @@ def run_backfill(
     # with the batch that settles them, so each row says what became of the page (loaded, duplicate, …).
     held_fetches: dict[tuple[str, int], store.FetchRecord] = {}
 
-    def finish_one() -> None:
+    # Results waiting to be loaded together: a scan with a prefilter gets batches of a hundred pages
+    # and one article, and loading each alone would spend more on the transaction than on the article.
+    ready: list[tuple[_Chunk, BatchResult]] = []
+    ready_since = [0.0]
+
+    def settle_one() -> None:
         chunk, pending = in_flight.pop(0)
-        state = states[chunk.source]
-        result = pending.result()
+        if not ready:
+            ready_since[0] = time.monotonic()
+        ready.append((chunk, pending.result()))
+        if (
+            chunk.last
+            or sum(len(result.tagged) for _, result in ready) >= options.batch_size
+            or len(ready) >= MAX_MERGED_BATCHES
+            or time.monotonic() - ready_since[0] >= MAX_MERGE_WAIT_S
+        ):
+            load_ready()
+
+    def load_ready() -> None:
+        batch = list(ready)
+        ready.clear()
+        last = batch[-1][0]
+        state = states[last.source]  # a source's last chunk is always loaded, so one source per batch
         # How stories were reached is recorded first (an idempotent upsert): the batch and its checkpoint
         # then commit together, so a kill leaves either both or neither.
-        store.record_sightings(con, _sightings(chunk, result, run_id))
+        store.record_sightings(con, [s for chunk, result in batch for s in _sightings(chunk, result, run_id)])
 
         def checkpoint(tx: duckdb.DuckDBPyConnection, loaded: store.LoadCounts) -> None:
-            outcome_counts, errors = _outcomes(chunk, result, loaded, run_id)
-            settled = [
-                replace(fetch, outcome=_final_outcome(o, loaded))
-                for o in result.outcomes
-                if (fetch := held_fetches.pop((chunk.source, o.offset), None)) is not None
-            ]
+            now = datetime.now(UTC)
+            seen: set[str] = set()
+            settled: list[store.FetchRecord] = []
+            batch_errors: list[store.BackfillErrorRow] = []
+            for chunk, result in batch:
+                final = _final_outcomes(result, loaded, seen)
+                outcome_counts = Counter(outcome for _, outcome in final)
+                batch_errors.extend(chunk.errors)
+                batch_errors.extend(
+                    store.BackfillErrorRow(chunk.source, o.offset, outcome, o.url, o.error, run_id, now)
+                    for o, outcome in final
+                    if o.error
+                )
+                settled.extend(
+                    replace(fetch, outcome=outcome)
+                    for o, outcome in final
+                    if (fetch := held_fetches.pop((chunk.source, o.offset), None)) is not None
+                )
+                for counter in (state.counts, totals):
+                    counter.update(chunk.counts)
+                    counter.update(outcome_counts)
+                state.read += chunk.counts["records"]
+                totals["bytes_read"] += state.credit(chunk.next_offset, chunk.last)
             if settled:
                 store.write_fetches(tx, settled)
-            state.counts.update(chunk.counts)
-            state.counts.update(outcome_counts)
+            state.counts["articles_loaded"] += loaded.articles
+            totals["articles_loaded"] += loaded.articles
             state.loaded += loaded.articles
-            state.read += chunk.counts["records"]
-            batch_errors = list(chunk.errors) + errors
             state.errors += len(batch_errors)
-            all_errors.extend(batch_errors)
-            totals.update(chunk.counts)
-            totals.update(outcome_counts)
             totals["errors"] += len(batch_errors)
-            totals["bytes_read"] += state.credit(chunk.next_offset, chunk.last)
+            all_errors.extend(batch_errors)
             store.write_backfill_checkpoint(
                 tx,
                 store.BackfillCheckpoint(
                     source=state.key,
                     kind=state.kind,
                     size_bytes=state.size,
-                    next_offset=chunk.next_offset,
+                    next_offset=last.next_offset,
                     records_read=state.read,
                     articles_loaded=state.loaded,
                     errors=state.errors,
                     counts=dict(state.counts),
-                    done=chunk.last,
+                    done=last.last,
                     started_at=state.started_at,
-                    updated_at=datetime.now(UTC),
+                    updated_at=now,
                     run_id=run_id,
                 ),
                 batch_errors,
             )
 
-        store.load_articles(con, result.tagged, run_id=run_id, then=checkpoint)
+        store.load_articles(
+            con, [item for _, result in batch for item in result.tagged], run_id=run_id, then=checkpoint
+        )
         per_source[state.key] = {"loaded": state.loaded, "errors": state.errors, "records": state.read}
         if progress is not None:
             progress("batch", totals)
@@ -639,11 +678,11 @@ def run_backfill(
         items = _items(key, source, kind, start, options, fetcher, con, run_id, sitemap, held_fetches)
         for chunk in _chunks(key, items, options, settings, run_id, start):
             while len(in_flight) >= executor.capacity:
-                finish_one()
+                settle_one()
             in_flight.append((chunk, executor.submit(chunk.work)))
         totals["sources"] += 1
     while in_flight:
-        finish_one()
+        settle_one()
     return BackfillReport(counts=dict(totals), sources=per_source, errors=tuple(all_errors))
 
 
@@ -866,27 +905,17 @@ def _sightings(chunk: _Chunk, result: BatchResult, run_id: str) -> list[Sighting
     ]
 
 
-def _final_outcome(outcome: RecordOutcome, loaded: store.LoadCounts) -> str:
-    """What became of a record once its batch is loaded: an article already stored is a duplicate."""
-    if outcome.outcome == "loaded" and outcome.canonical_url in loaded.already_stored:
-        return "duplicate"
-    return outcome.outcome
-
-
-def _outcomes(
-    chunk: _Chunk, result: BatchResult, loaded: store.LoadCounts, run_id: str
-) -> tuple[Counter[str], list[store.BackfillErrorRow]]:
-    """Outcome counts of a loaded batch (an article already stored is a duplicate) and its per-record
-    errors."""
-    counts: Counter[str] = Counter()
-    errors: list[store.BackfillErrorRow] = []
-    now = datetime.now(UTC)
+def _final_outcomes(
+    result: BatchResult, loaded: store.LoadCounts, seen: set[str]
+) -> list[tuple[RecordOutcome, str]]:
+    """What became of each record once its batch is loaded: an article already stored, or loaded by an
+    earlier result of the same load (`seen`, updated here), is a duplicate."""
+    final: list[tuple[RecordOutcome, str]] = []
     for o in result.outcomes:
-        outcome = _final_outcome(o, loaded)
-        counts[outcome] += 1
-        if o.error:
-            errors.append(
-                store.BackfillErrorRow(chunk.source, o.offset, outcome, o.url, o.error, run_id, now)
-            )
-    counts["articles_loaded"] += loaded.articles
-    return counts, errors
+        outcome = o.outcome
+        if outcome == "loaded" and o.canonical_url is not None:
+            if o.canonical_url in loaded.already_stored or o.canonical_url in seen:
+                outcome = "duplicate"
+            seen.add(o.canonical_url)
+        final.append((o, outcome))
+    return final

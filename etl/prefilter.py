@@ -11,7 +11,8 @@ than the scorer on the same words, and runs on raw HTML bytes as well as on extr
 Speed: a regular expression with a hundred alternatives costs tens of milliseconds on a 40 KB page in
 Python's `re`. Each alternative is therefore keyed by the literal text it must start with ("russia" for
 `russia(?:n|ns)?`, the whole name for an entity); one Aho-Corasick pass over the lower-cased page finds
-which literals occur, and only their (small) expressions run to confirm the word boundaries."""
+which literals occur and where, and only their (small) expressions run, anchored there, to confirm the word
+boundaries."""
 
 from __future__ import annotations
 
@@ -60,18 +61,27 @@ class Prefilter:
         # latin-1 maps each byte to one character, so the literals (UTF-8 bytes, ASCII-lower-cased, read
         # the same way) are found exactly where the byte patterns can match.
         lowered = body.lower().decode("latin-1")
-        found = {literal for _, literal in self._automaton.iter(lowered)} if len(self._automaton) else set()
-        return all(
-            any(
-                any(not lit or lit in found for lit in c.literals) and c.pattern.search(body) is not None
-                for c in checks
-            )
-            for checks in self.groups
-        )
+        starts: dict[str, list[int]] = {}
+        if len(self._automaton):
+            for end, literal in self._automaton.iter(lowered):
+                starts.setdefault(literal, []).append(end - len(literal) + 1)
+        return all(any(_confirmed(c, body, starts) for c in checks) for checks in self.groups)
 
     def passes_text(self, *texts: str) -> bool:
         """Whether extracted text (title, body) could be relevant."""
         return self.passes_bytes("\n".join(texts).encode("utf-8", "replace"))
+
+
+def _confirmed(check: _Check, body: bytes, starts: dict[str, list[int]]) -> bool:
+    """Whether the check's expression matches: tried only where one of its literals starts (every match
+    starts with one), not searched for through the whole page; an expression without a literal is."""
+    if "" in check.literals:
+        return check.pattern.search(body) is not None
+    return any(
+        check.pattern.match(body, start) is not None
+        for literal in check.literals
+        for start in starts.get(literal, ())
+    )
 
 
 def _check(pattern: str) -> _Check:

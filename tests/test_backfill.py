@@ -157,6 +157,63 @@ def test_dump_backfill_with_window_and_prefilter(
     }
 
 
+def test_sparse_results_load_together(
+    shared: Path, tools: backfill.WorkerTools, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a prefilter most batches carry one article or none: consecutive results of a source load in
+    one transaction with one checkpoint, a page repeated across them counts once (a duplicate), and the
+    tables are those of loading every batch on its own."""
+    prefilter = tools.prefilters["russian_interference"]
+    articles = shared / "data" / "articles"
+    need((articles / "isot_subset.jsonl").is_file(), f"articles missing: {articles}")
+    on_topic = [
+        a for a in load_articles([articles / "isot_subset.jsonl"]) if prefilter.passes_text(a.title, a.text)
+    ]
+    control = [
+        a
+        for a in load_articles([articles / "isot_subset.control.jsonl"])
+        if not prefilter.passes_text(a.title, a.text)
+    ]
+    items = list(pages(control[:21], 21))
+    topical = list(pages(on_topic[:3], 3))
+    for position, item in zip((2, 10, 18), topical, strict=True):
+        items.insert(position, item)
+    items.insert(22, topical[0])  # the same page again, two batches later
+    warc = tmp_path / "sparse.warc.gz"
+    write_warc(warc, items)
+    options = backfill.BackfillOptions(prefilter="russian_interference", batch_size=4)
+
+    def run(name: str) -> tuple[backfill.BackfillReport, int, dict[str, Any]]:
+        settings, con = _db(tmp_path, f"{name}.duckdb")
+        loads: list[str] = []
+        report = backfill.run_backfill(
+            settings,
+            con,
+            [str(warc)],
+            options,
+            backfill.InlineExecutor(tools),
+            run_id="sparse",
+            progress=lambda event, counts: loads.append(event),
+        )
+        (checkpoint,) = store.backfill_checkpoints(con).values()
+        assert checkpoint.done and checkpoint.articles_loaded == 3
+        contents = table_contents(con)
+        con.close()
+        return report, len(loads), contents
+
+    merged, merged_loads, merged_tables = run("merged")
+    # 25 pages in 7 batches of 4: the 4th page to pass the prefilter fills a load, the last batch ends it.
+    assert merged_loads == 2
+    assert merged.counts["pages"] == 25
+    assert (merged.counts["articles_loaded"], merged.counts["duplicate"]) == (3, 1)
+    assert merged.counts["filtered:topic"] == 21
+    monkeypatch.setattr(backfill, "MAX_MERGED_BATCHES", 1)
+    alone, alone_loads, alone_tables = run("alone")
+    assert alone_loads == 7
+    assert alone.counts == merged.counts
+    assert alone_tables == merged_tables
+
+
 def test_batch_results_survive_the_arrow_trip(
     shared: Path, tools: backfill.WorkerTools, tmp_path: Path
 ) -> None:
