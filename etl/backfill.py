@@ -7,10 +7,11 @@ in a pool of processes (`ProcessExecutor`, each loading the spaCy pipeline once)
 (flows/backfill.py). Results come back in submission order, so a source's checkpoint only ever moves
 forward over records that are loaded.
 
-Resuming: a batch is loaded, then its source's checkpoint (the offset after its last record, and the
-counts so far) is saved. A run killed between the two re-reads that one batch on the next run, and the
-load skips its articles, which are already stored (loads are idempotent), so no record is loaded twice;
-a source marked done is skipped unless its file has grown."""
+Resuming: a batch's articles and its source's checkpoint (the offset after its last record, and the
+counts so far) commit in one transaction, so a killed run re-reads from the last checkpoint and no record
+is loaded twice (loads are idempotent besides); a source marked done is skipped unless its file has grown.
+Sparse results (a prefiltered scan: a hundred pages, one article) of a source are loaded several at a
+time, with the last one's checkpoint."""
 
 from __future__ import annotations
 
