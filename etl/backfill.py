@@ -597,28 +597,16 @@ def run_backfill(
             progress("batch", totals)
 
     def source_failed(key: str, kind: SourceKind, stage: str, error: str, url: str | None) -> None:
-        # Recorded against the source with a checkpoint that is not done, so the next run tries again.
+        # Recorded against the source with a checkpoint that is not done, so the next run tries again;
+        # what an earlier run read of it is kept.
         now = datetime.now(UTC)
         failure = store.BackfillErrorRow(key, 0, stage, url, error, run_id, now)
         previous = checkpoints.get(key)
-        store.save_backfill_checkpoint(
-            con,
-            store.BackfillCheckpoint(
-                key,
-                kind,
-                None,
-                0,
-                0,
-                0,
-                (previous.errors if previous else 0) + 1,
-                {},
-                False,
-                previous.started_at if previous else now,
-                now,
-                run_id,
-            ),
-            [failure],
-        )
+        if previous is None:
+            failed = store.BackfillCheckpoint(key, kind, None, 0, 0, 0, 1, {}, False, now, now, run_id)
+        else:
+            failed = replace(previous, errors=previous.errors + 1, done=False, updated_at=now, run_id=run_id)
+        store.save_backfill_checkpoint(con, failed, [failure])
         all_errors.append(failure)
         totals["errors"] += 1
 
