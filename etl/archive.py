@@ -408,9 +408,12 @@ def read_sitemap_body(source: str, body: bytes, *, start: int = 0) -> Iterator[U
     """The page URLs of a sitemap document (urlset, text or news sitemap) from entry `start`. An index's
     children are not followed here (nothing here fetches): the backfill reads them as sources of their
     own; read alone, each child is an error naming it."""
-    return sitemap_records(
-        source, parse_sitemap(body, FeedSource(url=source, outlet="", kind="sitemap")), start=start
-    )
+    return sitemap_records(source, parse_sitemap_source(source, body), start=start)
+
+
+def parse_sitemap_source(source: str, body: bytes) -> SitemapDoc:
+    """A backfill source's sitemap document (a urlset, or an index whose children are sources too)."""
+    return parse_sitemap(body, FeedSource(url=source, outlet="", kind="sitemap"))
 
 
 def sitemap_records(source: str, doc: SitemapDoc, *, start: int = 0) -> Iterator[UrlRecord | RecordError]:

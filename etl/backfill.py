@@ -41,6 +41,7 @@ from etl.archive import (
     SourceKind,
     TextRecord,
     UrlRecord,
+    parse_sitemap_source,
     read_source,
     sitemap_records,
     source_kind,
@@ -55,7 +56,6 @@ from etl.prefilter import Prefilter, build_prefilter
 from etl.records import (
     Article,
     EntityMention,
-    FeedSource,
     FetchRequest,
     FetchResult,
     Quote,
@@ -66,12 +66,15 @@ from etl.records import (
     TopicScore,
 )
 from etl.settings import Settings
-from etl.sitemaps import SitemapDoc, parse_sitemap, recent_children
+from etl.sitemaps import SitemapDoc, recent_children
 
 # Consecutive results of a source are loaded in one transaction (with one checkpoint) until they hold a
 # batch of articles, this many results, or the oldest has waited this long; a kill re-reads at most that.
 MAX_MERGED_BATCHES = 20
 MAX_MERGE_WAIT_S = 30.0
+
+# Sitemap indexes nest (an index of monthly indexes of daily sitemaps) but never this deep in practice.
+MAX_SITEMAP_DEPTH = 4
 
 # A stretch of records with nothing to extract (request and metadata records, images) still closes a
 # batch after this many records, so that the checkpoint keeps moving through it.
@@ -514,18 +517,19 @@ def run_backfill(
     # Results waiting to be loaded together: a scan with a prefilter gets batches of a hundred pages
     # and one article, and loading each alone would spend more on the transaction than on the article.
     ready: list[tuple[_Chunk, BatchResult]] = []
-    ready_since = [0.0]
+    ready_since = 0.0
 
     def settle_one() -> None:
+        nonlocal ready_since
         chunk, pending = in_flight.pop(0)
         if not ready:
-            ready_since[0] = time.monotonic()
+            ready_since = time.monotonic()
         ready.append((chunk, pending.result()))
         if (
             chunk.last
             or sum(len(result.tagged) for _, result in ready) >= options.batch_size
             or len(ready) >= MAX_MERGED_BATCHES
-            or time.monotonic() - ready_since[0] >= MAX_MERGE_WAIT_S
+            or time.monotonic() - ready_since >= MAX_MERGE_WAIT_S
         ):
             load_ready()
 
@@ -685,11 +689,6 @@ def source_size(source: str) -> int | None:
         return None
 
 
-# Sitemap indexes nest (an index of monthly indexes of daily sitemaps) but never this deep in practice;
-# the bound stops a loop of indexes listing each other.
-MAX_SITEMAP_DEPTH = 4
-
-
 def _sitemap(source: str, fetcher: Fetcher | None) -> SitemapDoc | str:
     """A sitemap source (a URL, fetched politely, or a file) parsed, or why it could not be."""
     if source.startswith(("http://", "https://")):
@@ -704,7 +703,7 @@ def _sitemap(source: str, fetcher: Fetcher | None) -> SitemapDoc | str:
             body = Path(source).read_bytes()
         except OSError as exc:
             return f"unreadable: {exc}"
-    doc = parse_sitemap(body, FeedSource(url=source, outlet="", kind="sitemap"))
+    doc = parse_sitemap_source(source, body)
     if doc.error and not doc.entries and not doc.children:
         return f"sitemap: {doc.error}"
     return doc

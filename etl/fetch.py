@@ -333,8 +333,8 @@ class AsyncFetcher:
         if not _accepts(kind, media):
             return refused(f"content-type: {media} not accepted for {kind}")
         cap = self._settings.fetch_max_bytes if kind == "page" else self._settings.feed_max_bytes
-        declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > cap:
+        declared = _declared_length(resp)
+        if declared is not None and declared > cap:
             return refused(f"too large: content-length {declared} over cap {cap} bytes")
         try:
             decoder = _Decoder.for_encoding(headers.get("content-encoding", ""))
@@ -742,10 +742,16 @@ def _accepts(kind: FetchKind, media: str) -> bool:
 _DRAIN_MAX_BYTES = 64 * 1024
 
 
+def _declared_length(resp: httpx.Response) -> int | None:
+    """The Content-Length the server declared, or None when it declared none (or nonsense)."""
+    declared = resp.headers.get("content-length", "").strip()
+    return int(declared) if declared.isdigit() else None
+
+
 async def _drain(resp: httpx.Response) -> bytes | None:
     """The unread body (still content-encoded) when it is small enough to be worth reading; else None."""
-    declared = resp.headers.get("content-length", "").strip()
-    if resp.is_stream_consumed or not declared.isdigit() or int(declared) > _DRAIN_MAX_BYTES:
+    declared = _declared_length(resp)
+    if resp.is_stream_consumed or declared is None or declared > _DRAIN_MAX_BYTES:
         return None  # unknown or large: closing the connection is cheaper than reading it
     chunks: list[bytes] = []
     try:
@@ -774,8 +780,7 @@ def _raw_response(
         body, truncated = (decoded, None) if decoded is not None else (b"", "unspecified")
     else:
         body = b""
-        declared = resp.headers.get("content-length", "").strip()
-        has_body = "transfer-encoding" in resp.headers or (declared.isdigit() and int(declared) > 0)
+        has_body = "transfer-encoding" in resp.headers or (_declared_length(resp) or 0) > 0
         if (exchange.error or "").startswith("too large"):
             truncated = "length"
         elif has_body and status not in (204, 304):
